@@ -1,0 +1,1 @@
+"""Adapters: the platforms (terminal, Slack, Telegram, voice, web chat) and the `crm` command."""

@@ -1,0 +1,109 @@
+"""`crm init`, `import`, `export`, `users add` and `demo`: the store from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from adapters.cli.common import common_options, runtime_from
+from assistant import admin
+from storage.csv_formats import EXPORT_KINDS, FORMATS, IMPORT_KINDS
+from storage.importing import CsvImportError
+from storage.models import ROLES
+
+
+def register(commands: Any) -> None:
+    common = [common_options()]
+    init = commands.add_parser("init", parents=common, help="create or upgrade the database schema")
+    init.set_defaults(handler=run_init)
+
+    def columns(kind: str) -> str:
+        fmt = FORMATS[kind]
+        return ", ".join(c + ("*" if c in fmt.required else "") for c in fmt.columns)
+
+    formats = "\n".join(f"  {kind:<11} {columns(kind)}" for kind in IMPORT_KINDS)
+    imp = commands.add_parser(
+        "import",
+        parents=common,
+        help="import a CSV file (all or nothing)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Import a CSV file with a header row. Nothing is written unless every row is good.",
+        epilog=f"columns (* required, any order):\n{formats}",
+    )
+    imp.add_argument("kind", choices=IMPORT_KINDS, metavar="KIND", help=", ".join(IMPORT_KINDS))
+    imp.add_argument("file", type=Path, metavar="FILE.csv")
+    imp.set_defaults(handler=run_import)
+
+    exp = commands.add_parser("export", parents=common, help="export records to stdout")
+    exp.add_argument("kind", choices=EXPORT_KINDS, metavar="KIND", help=", ".join(EXPORT_KINDS))
+    exp.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    exp.set_defaults(handler=run_export)
+
+    users = commands.add_parser("users", parents=common, help="manage staff users")
+    user_commands = users.add_subparsers(dest="users_command", metavar="COMMAND", required=True)
+    add = user_commands.add_parser("add", parents=common, help="add a staff user and their chat identities")
+    add.add_argument("--name", required=True)
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--slack-id", metavar="ID")
+    add.add_argument("--telegram-id", metavar="ID")
+    add.set_defaults(handler=run_users_add)
+
+    demo = commands.add_parser("demo", parents=common, help="seed the demo company into an empty database")
+    demo.set_defaults(handler=run_demo)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    runtime = runtime_from(args)
+    before, after = admin.init_store(runtime)
+    if before == after:
+        print(f"The schema is current (revision {after}).")
+    else:
+        print(f"Schema {'created' if before is None else 'upgraded from ' + before} at revision {after}.")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    runtime = runtime_from(args)
+    if sys.stderr.isatty():
+        print(f"Checking {args.file} ...", file=sys.stderr)
+    try:
+        result = admin.import_file(runtime, args.kind, args.file)
+    except CsvImportError as refused:
+        for error in refused.errors:
+            print(f"{args.file}: {error}", file=sys.stderr)
+        more = refused.total - len(refused.errors)
+        if more > 0:
+            print(f"{args.file}: ... and {more} more problems", file=sys.stderr)
+        print("crm import: nothing was imported; fix the file and run the import again.", file=sys.stderr)
+        return 1
+    print(f"Imported {args.kind}: {result.created} created, {result.updated} updated.")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    admin.export_kind(runtime_from(args), args.kind, sys.stdout, args.format)
+    return 0
+
+
+def run_users_add(args: argparse.Namespace) -> int:
+    new = admin.NewUser(args.name, args.email, args.role, args.slack_id, args.telegram_id)
+    user = admin.add_user(runtime_from(args), new)
+    print(f"Added {user.name} <{user.email}> as {user.role}.")
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    runtime = runtime_from(args)
+    summary = admin.seed_demo(runtime)
+    if summary is None:
+        print("The database already holds data, so the demo was not seeded again.")
+        return 0
+    counts = ", ".join(f"{n} {kind}" for kind, n in summary.counts.items())
+    print(f"Seeded the demo company Northwind Analytics: {counts}.")
+    print("Staff you can chat as (crm chat --as EMAIL):")
+    for name, email, role in summary.users:
+        print(f"  {name:<18} {role:<8} {email}")
+    return 0

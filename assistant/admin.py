@@ -1,0 +1,99 @@
+"""Store administration behind `crm init`, `import`, `export`, `users add` and `demo`.
+
+The CLI calls these; they open the sessions, so adapters never touch the database themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import func, select
+
+from assistant.runtime import Runtime
+from storage import demo_seed as demo
+from storage import exporting, importing, migrate
+from storage.db import transaction
+from storage.models import ROLES, AuditEntry, ChannelIdentity, User
+
+
+class AdminError(Exception):
+    """A request that cannot be carried out, with a message that says what to do."""
+
+
+def init_store(runtime: Runtime) -> tuple[str | None, str | None]:
+    return migrate.upgrade(runtime.engine)
+
+
+def import_file(runtime: Runtime, kind: str, path: Path) -> importing.ImportResult:
+    runtime.ensure_schema()
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as stream, transaction(runtime.sessions) as session:
+            return importing.import_csv(session, kind, stream, runtime.tz, runtime.now())
+    except FileNotFoundError:
+        raise AdminError(f"no such file: {path}") from None
+    except UnicodeDecodeError as problem:
+        raise AdminError(f"{path} is not UTF-8 text ({problem.reason} at byte {problem.start})") from None
+
+
+def export_kind(runtime: Runtime, kind: str, out: TextIO, fmt: str) -> int:
+    runtime.ensure_schema()
+    with runtime.sessions() as session:
+        return exporting.export(session, kind, out, runtime.tz, fmt)
+
+
+@dataclass(frozen=True)
+class NewUser:
+    name: str
+    email: str
+    role: str
+    slack_id: str | None = None
+    telegram_id: str | None = None
+
+
+def add_user(runtime: Runtime, new: NewUser) -> User:
+    """A staff user and the chat identities that map to it; refuses a taken e-mail or identity."""
+    if new.role not in ROLES:
+        raise AdminError(f"role must be one of {', '.join(ROLES)}")
+    if "@" not in new.email:
+        raise AdminError(f"{new.email!r} is not an e-mail address")
+    runtime.ensure_schema()
+    with transaction(runtime.sessions) as session:
+        taken = session.scalar(select(User).where(func.lower(User.email) == new.email.lower()))
+        if taken is not None:
+            raise AdminError(f"a user with e-mail {new.email} exists already ({taken.name}, {taken.role})")
+        user = User(name=new.name, email=new.email, role=new.role)
+        session.add(user)
+        session.flush()
+        for channel, ext in (("slack", new.slack_id), ("telegram", new.telegram_id)):
+            if not ext:
+                continue
+            owner = session.scalar(
+                select(ChannelIdentity).where(
+                    ChannelIdentity.channel == channel, ChannelIdentity.external_id == ext
+                )
+            )
+            if owner is not None:
+                raise AdminError(f"{channel} id {ext} already belongs to another user")
+            session.add(ChannelIdentity(channel=channel, external_id=ext, user_id=user.id))
+        session.add(
+            AuditEntry(
+                channel="terminal",
+                change_group=f"user-{user.id}",
+                action="create",
+                entity="users",
+                entity_id=user.id,
+                after={"name": new.name, "email": new.email, "role": new.role},
+            )
+        )
+        return user
+
+
+def seed_demo(runtime: Runtime) -> demo.DemoSummary | None:
+    """Seeds the demo company into an empty store; None when the store already holds data."""
+    runtime.ensure_schema()
+    with transaction(runtime.sessions) as session:
+        if not demo.is_empty(session):
+            return None
+        return demo.seed(session, runtime.now())

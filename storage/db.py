@@ -1,0 +1,70 @@
+"""Engines and sessions: SQLite by default (WAL, foreign keys on), PostgreSQL by URL, the same code."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+DATABASE_URL_ENV = "CRM_DATABASE_URL"
+
+
+class DatabaseError(Exception):
+    """A database that cannot be reached or used, with a message fit for a person."""
+
+
+def default_database_url() -> str:
+    data_dir = Path(user_data_dir("crm-assistant", appauthor=False))
+    return f"sqlite:///{data_dir / 'crm.sqlite3'}"
+
+
+def resolve_database_url(url: str | None = None) -> str:
+    """--db, else CRM_DATABASE_URL, else a SQLite file in the user's data directory."""
+    return url or os.environ.get(DATABASE_URL_ENV) or default_database_url()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    resolved = make_url(resolve_database_url(url))
+    if resolved.get_backend_name() == "sqlite":
+        if resolved.database and resolved.database != ":memory:":
+            Path(resolved.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(resolved, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if resolved.get_backend_name() == "postgresql":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(resolved, **kwargs)
+    raise DatabaseError(
+        f"unsupported database {resolved.get_backend_name()!r}: use a sqlite:/// or postgresql+psycopg:// URL"
+    )
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: committed if the block finishes, rolled back whole if it raises."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def has_schema(engine: Engine) -> bool:
+    return inspect(engine).has_table("alembic_version")

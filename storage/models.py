@@ -1,0 +1,285 @@
+"""The CRM's tables, designed once for the whole product so later work only adds.
+
+Every record table carries created/updated timestamps and a soft-delete marker; times are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.coltypes import UTCDateTime, utcnow
+
+ROLES = ("rep", "manager", "admin")
+ACTIVITY_TYPES = ("call", "meeting", "email", "note")
+TASK_STATUSES = ("open", "done", "cancelled")
+TICKET_STATUSES = ("open", "pending", "resolved", "closed")
+TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
+CHANNELS = ("terminal", "slack", "telegram", "voice", "web", "import", "system")
+
+
+def name_key(name: str) -> str:
+    """The case- and space-insensitive form a name is unique and looked up by."""
+    return " ".join(name.casefold().split())
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        Decimal: Numeric(14, 2),
+    }
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class User(Timestamps, Base):
+    """A member of staff: a rep, a manager or an admin."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    identities: Mapped[list[ChannelIdentity]] = relationship(back_populates="user")
+
+
+class Customer(Timestamps, Base):
+    """Someone who talks to the support chatbot: a known contact or an anonymous channel identity."""
+
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    identities: Mapped[list[ChannelIdentity]] = relationship(back_populates="customer")
+
+
+class ChannelIdentity(Base):
+    """Who a chat identity (a Slack id, a Telegram chat, an e-mail at the terminal) belongs to."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user: Mapped[User | None] = relationship(back_populates="identities")
+    customer: Mapped[Customer | None] = relationship(back_populates="identities")
+
+
+class Account(Timestamps, Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        Index(
+            "uq_accounts_name_key_live",
+            "name_key",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str | None] = mapped_column(String(253))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    last_activity_at: Mapped[datetime | None] = mapped_column(index=True)
+    owner: Mapped[User | None] = relationship()
+
+
+class Contact(Timestamps, Base):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    phone: Mapped[str | None] = mapped_column(String(50))
+    title: Mapped[str | None] = mapped_column(String(200))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    account: Mapped[Account | None] = relationship()
+
+
+class Deal(Timestamps, Base):
+    __tablename__ = "deals"
+    __table_args__ = (
+        Index("ix_deals_stage_close_date", "stage", "close_date"),
+        Index("ix_deals_owner_stage", "owner_id", "stage"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    name_key: Mapped[str] = mapped_column(String(300), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount: Mapped[Decimal | None] = mapped_column(index=True)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    stage: Mapped[str] = mapped_column(String(40), default="lead")
+    probability: Mapped[int] = mapped_column(Integer, default=10)
+    close_date: Mapped[date | None] = mapped_column(Date, index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_on: Mapped[date | None] = mapped_column(Date, index=True)
+    last_activity_at: Mapped[datetime | None] = mapped_column(index=True)
+    account: Mapped[Account] = relationship()
+    owner: Mapped[User | None] = relationship()
+
+
+class Activity(Timestamps, Base):
+    """A call, meeting, e-mail or note, and who logged it through which channel."""
+
+    __tablename__ = "activities"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20), default="terminal")
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    notes: Mapped[str | None] = mapped_column(Text)
+    account: Mapped[Account] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+    deal: Mapped[Deal | None] = relationship()
+    user: Mapped[User | None] = relationship()
+
+
+class Task(Timestamps, Base):
+    """A follow-up or reminder; `due_at` is when the assignee is reminded."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_assignee_status_due", "assignee_id", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    due_has_time: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id"))
+    completed_at: Mapped[datetime | None] = mapped_column()
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    account: Mapped[Account | None] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+    deal: Mapped[Deal | None] = relationship()
+
+
+class Ticket(Timestamps, Base):
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    priority: Mapped[str] = mapped_column(String(20), default="normal")
+    subject: Mapped[str] = mapped_column(String(500))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    customer: Mapped[Customer | None] = relationship()
+    messages: Mapped[list[TicketMessage]] = relationship(back_populates="ticket", order_by="TicketMessage.id")
+
+
+class TicketMessage(Base):
+    __tablename__ = "ticket_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    author: Mapped[str] = mapped_column(String(20))  # customer, staff, assistant
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")
+
+
+class KbArticle(Timestamps, Base):
+    """A knowledge-base article the support chatbot answers with; `key` is its public id."""
+
+    __tablename__ = "kb_articles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    answer: Mapped[str] = mapped_column(Text)
+    questions: Mapped[list[KbQuestion]] = relationship(back_populates="article", order_by="KbQuestion.id")
+
+
+class KbQuestion(Base):
+    __tablename__ = "kb_questions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    article: Mapped[KbArticle] = relationship(back_populates="questions")
+
+
+class Conversation(Base):
+    """One conversation's dialogue state, so any process can continue it."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AuditEntry(Base):
+    """One change to one record: enough (before and after) for undo to put it back."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_user_at", "user_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    change_group: Mapped[str] = mapped_column(String(40), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # create, update, delete, import
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    undone_at: Mapped[datetime | None] = mapped_column()
+
+
+class OutboxMessage(Base):
+    """A message the assistant sends on its own (reminder, digest, alert), delivered exactly once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))  # reminder, digest, alert
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(20))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, sent, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
