@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 EXTRAS ?= dev
 export CRM_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo test lint format bench bench-import clean
+.PHONY: install model demo test lint format bench bench-import bench-nlu clean
 
 install: $(STAMP)
 
@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
+	$(MAKE) --no-print-directory model
+
+# The intent model is trained from intents/templates (deterministic, cached by content hash).
+model:
+	$(PY) -m intents
 
 demo: install
 	$(VENV)/bin/crm demo
@@ -34,7 +39,10 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: bench-import
+bench: bench-import bench-nlu
+
+bench-nlu: install
+	$(PY) tests/bench/bench_nlu.py --runs 3
 
 bench-import: install
 	$(PY) tests/bench/bench_import.py --deals 100000 --runs 3

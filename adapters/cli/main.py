@@ -10,11 +10,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from adapters.cli import store_commands
+from adapters.cli import nlu_commands, store_commands
 from adapters.cli.common import CliError, common_options
 
 Handler = Callable[[argparse.Namespace], int]
-MODULES = (store_commands,)
+MODULES = (store_commands, nlu_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

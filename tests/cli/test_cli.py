@@ -9,7 +9,17 @@ import pytest
 
 from adapters.cli.main import main
 
-HELP_PATHS = [[], ["init"], ["import"], ["export"], ["users"], ["users", "add"], ["demo"]]
+HELP_PATHS = [
+    [],
+    ["init"],
+    ["import"],
+    ["export"],
+    ["users"],
+    ["users", "add"],
+    ["demo"],
+    ["parse"],
+    ["eval-nlu"],
+]
 
 
 def crm(database_url: str, *args: str) -> int:

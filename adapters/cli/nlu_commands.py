@@ -1,0 +1,106 @@
+"""`crm parse` and `crm eval-nlu`: the NLU alone, read-only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from adapters.cli.common import common_options, runtime_from
+from assistant.nlu import store_parser
+from intents.catalogue import ROLES
+from intents.evaluate import Report
+
+
+def register(commands: Any) -> None:
+    common = [common_options()]
+    parse = commands.add_parser(
+        "parse",
+        parents=common,
+        help="parse text into intent and slots (read-only)",
+        description="Parse TEXT, or each line of stdin (plain text or a JSON object with a 'text' field).",
+    )
+    parse.add_argument("text", nargs="*", metavar="TEXT")
+    parse.add_argument("--role", choices=ROLES, default="rep", help="who is speaking (default: rep)")
+    output = parse.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="one JSON object (the default for TEXT)")
+    output.add_argument("--jsonl", action="store_true", help="one JSON object per input line")
+    parse.set_defaults(handler=run_parse)
+
+    evaluate = commands.add_parser(
+        "eval-nlu",
+        parents=common,
+        help="score the parser on a labelled JSONL file",
+        description='Each line: {"text", "intent", "slots"[, "role"]}. Prints accuracy, slot scores, '
+        "confusions and errors.",
+    )
+    evaluate.add_argument("file", type=Path, metavar="FILE.jsonl")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.add_argument(
+        "--min-intent", type=float, metavar="X", help="exit 1 if intent accuracy is below X"
+    )
+    evaluate.add_argument("--min-frame", type=float, metavar="X", help="exit 1 if frame accuracy is below X")
+    evaluate.set_defaults(handler=run_eval)
+
+
+def _line_text(line: str) -> tuple[str, str | None]:
+    stripped = line.strip()
+    if stripped.startswith("{"):
+        try:
+            item = json.loads(stripped)
+        except json.JSONDecodeError:
+            return line.rstrip("\n"), None
+        if isinstance(item, dict) and isinstance(item.get("text"), str):
+            return item["text"], item.get("role")
+    return line.rstrip("\n"), None
+
+
+def run_parse(args: argparse.Namespace) -> int:
+    runtime = runtime_from(args)
+    parser = store_parser(runtime)
+    if args.text:
+        result = parser.parse(" ".join(args.text), runtime.now(), args.role)
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=None if args.jsonl else 2))
+        return 0
+    for line in sys.stdin:
+        text, role = _line_text(line)
+        result = parser.parse(text, runtime.now(), role if role in ROLES else args.role)
+        print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    runtime = runtime_from(args)
+    parser = store_parser(runtime)
+    report = Report()
+    try:
+        lines = args.file.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise SystemExit(f"crm eval-nlu: no such file: {args.file}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            text, intent, slots = item["text"], item["intent"], item.get("slots", {})
+        except (json.JSONDecodeError, KeyError, TypeError):
+            print(
+                f'crm eval-nlu: {args.file}: line {number} is not {{"text", "intent", "slots"}}',
+                file=sys.stderr,
+            )
+            return 1
+        got = parser.parse(text, runtime.now(), item.get("role", "rep"))
+        report.add(text, intent, slots, got.intent, got.slots)
+    print(json.dumps(report.to_json(), indent=2) if args.json else report.render())
+    if (args.min_intent and report.intent_accuracy < args.min_intent) or (
+        args.min_frame and report.frame_accuracy < args.min_frame
+    ):
+        print(
+            f"crm eval-nlu: below the bar "
+            f"(intent {report.intent_accuracy:.4f}, frame {report.frame_accuracy:.4f})",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

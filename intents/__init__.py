@@ -1,0 +1,1 @@
+"""Intents: text to one `Parse` (intent, confidence, slots). Reads names, never writes."""

@@ -1,0 +1,35 @@
+"""The intent catalogue (data/intents.json): which role may get which intent, and its slots."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+STAFF_ROLES = ("rep", "manager", "admin")
+ROLES = (*STAFF_ROLES, "customer")
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    slots: dict[str, tuple[str, ...]]
+    staff: frozenset[str]
+    customer: frozenset[str]
+    everyone: frozenset[str]
+
+    def allowed(self, role: str) -> frozenset[str]:
+        """The role gate: a customer never gets a staff intent, and staff never get customer ones."""
+        return (self.customer if role == "customer" else self.staff) | self.everyone
+
+    @property
+    def intents(self) -> tuple[str, ...]:
+        return tuple(self.slots)
+
+
+@cache
+def catalogue() -> Catalogue:
+    raw = json.loads(resources.files("intents").joinpath("data/intents.json").read_text("utf-8"))
+    groups = {g: raw[g] for g in ("staff", "customer", "everyone")}
+    slots = {intent: tuple(s) for group in groups.values() for intent, s in group.items()}
+    return Catalogue(slots, *(frozenset(groups[g]) for g in ("staff", "customer", "everyone")))

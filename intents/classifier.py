@@ -1,0 +1,172 @@
+"""The statistical intent classifier: a blank English spaCy pipeline with a bag-of-words text classifier.
+
+It is trained on template expansions (intents/templates) read the same way as live input (placeholders
+for names, dates, money), deterministically, and cached on disk under a hash of everything it was
+built from; `make install` builds it and any process builds it on first use if it is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+from intents.catalogue import catalogue
+from intents.extract import analyse
+from intents.names import NamedRecord, NameIndex, StaticNames
+from intents.templates import expand, load_templates, load_values
+from intents.vocabulary import common_words
+
+log = logging.getLogger(__name__)
+MODEL_ENV = "CRM_NLU_MODEL_DIR"
+EXACT_FILE = "exact.json"
+NOT_IN_MODEL = {"slots.py", "parser.py", "evaluate.py", "parse.py", "__main__.py"}  # read after classifying
+PER_INTENT = 1200
+MIN_PER_INTENT = 400  # small intents ("yes", "undo") are repeated up to this many examples
+EPOCHS = 8
+BATCH = 256
+LEARN_RATE = 0.004
+TRAIN_NOW = datetime(2026, 1, 7, 9, 0, tzinfo=UTC)
+
+
+def source_hash() -> str:
+    """Everything the model is built from: the intents package's code, data and templates, and spaCy."""
+    import spacy
+
+    digest = hashlib.sha256(spacy.__version__.encode())
+    root = resources.files("intents")
+    stack = [root]
+    files = []
+    while stack:
+        entry = stack.pop()
+        for child in entry.iterdir():
+            if child.is_dir():
+                if child.name != "__pycache__":
+                    stack.append(child)
+            elif child.name.endswith((".py", ".json", ".txt")) and child.name not in NOT_IN_MODEL:
+                files.append(child)
+    for child in sorted(files, key=lambda c: str(c)):
+        digest.update(str(child).split("intents", 1)[-1].encode())
+        digest.update(child.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def model_dir() -> Path:
+    base = os.environ.get(MODEL_ENV) or user_cache_dir("crm-assistant", appauthor=False)
+    return Path(base) / f"nlu-{source_hash()}"
+
+
+def training_names() -> StaticNames:
+    values = load_values()
+    kinds = (("account", "account"), ("contact", "contact"), ("user", "user"))
+    return StaticNames([NamedRecord(kind, name) for slot, kind in kinds for name in values.get(slot, [])])  # type: ignore[arg-type]
+
+
+def training_set() -> list[tuple[str, str]]:
+    """(features, intent) pairs: expansions read through the live extractor, conflicts dropped."""
+    index = NameIndex.build(training_names(), common_words())
+    by_features: dict[str, Counter[str]] = {}
+    for sentence, intent in expand(load_templates(), PER_INTENT):
+        features = analyse(sentence, TRAIN_NOW, index).features()
+        by_features.setdefault(features, Counter())[intent] += 1
+    data = []
+    for features, intents in sorted(by_features.items()):
+        (intent, n), *rest = intents.most_common()
+        if not rest or n > 2 * rest[0][1]:
+            data.append((features, intent))
+    return data
+
+
+def balanced(data: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Repeats the examples of small intents so that each has at least MIN_PER_INTENT."""
+    by_intent: dict[str, list[tuple[str, str]]] = {}
+    for pair in data:
+        by_intent.setdefault(pair[1], []).append(pair)
+    out: list[tuple[str, str]] = []
+    for pairs in by_intent.values():
+        repeat = max(1, -(-MIN_PER_INTENT // len(pairs)))
+        out.extend(pairs * repeat)
+    return out
+
+
+def train(path: Path) -> None:
+    import spacy
+    from spacy.training import Example
+    from spacy.util import fix_random_seed, minibatch
+
+    fix_random_seed(0)
+    data = training_set()
+    labels = sorted(catalogue().intents)
+    nlp = spacy.blank("en")
+    textcat = nlp.add_pipe(
+        "textcat",
+        config={
+            "model": {
+                "@architectures": "spacy.TextCatBOW.v3",
+                "exclusive_classes": True,
+                "ngram_size": 2,
+                "no_output_layer": False,
+                "length": 262144,
+            }
+        },
+    )
+    for label in labels:
+        textcat.add_label(label)
+    examples = [
+        Example.from_dict(nlp.make_doc(text), {"cats": {label: float(label == intent) for label in labels}})
+        for text, intent in balanced(data)
+    ]
+    optimizer = nlp.initialize(lambda: examples)
+    optimizer.learn_rate = LEARN_RATE
+    rng = random.Random(0)
+    for _ in range(EPOCHS):
+        rng.shuffle(examples)
+        for batch in minibatch(examples, size=BATCH):
+            nlp.update(batch, sgd=optimizer, drop=0.1)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    nlp.to_disk(tmp)
+    (tmp / EXACT_FILE).write_text(json.dumps(dict(data), sort_keys=True), "utf-8")
+    if path.exists():  # another process finished first: keep its identical model
+        shutil.rmtree(tmp)
+    else:
+        tmp.replace(path)
+    log.info("trained the intent model on %d sentences into %s", len(data), path)
+
+
+@dataclass
+class IntentClassifier:
+    """The model, and the training sentences it saw: a sentence seen in training keeps its label."""
+
+    nlp: object
+    exact: dict[str, str]
+
+    def scores(self, features: str) -> dict[str, float]:
+        known = self.exact.get(features)
+        if known is not None:
+            return {known: 1.0}
+        doc = self.nlp(features)  # type: ignore[operator]
+        return dict(doc.cats)
+
+
+@cache
+def load_classifier() -> IntentClassifier:
+    """The cached model, trained first if this build of the templates has none yet."""
+    import spacy
+
+    path = model_dir()
+    if not (path / "meta.json").exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        train(path)
+    exact = json.loads((path / EXACT_FILE).read_text("utf-8"))
+    return IntentClassifier(spacy.load(path), exact)

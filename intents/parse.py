@@ -1,0 +1,22 @@
+"""The result of parsing one utterance, as `crm parse --json` prints it (shared/spec/intents.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Parse:
+    text: str
+    intent: str
+    confidence: float
+    slots: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "intent": self.intent,
+            "confidence": round(self.confidence, 3),
+            "slots": self.slots,
+        }

@@ -1,0 +1,57 @@
+"""The parser: text -> analysis -> intent (classifier, role gate, out-of-scope threshold) -> slots."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from intents.catalogue import catalogue
+from intents.classifier import IntentClassifier, load_classifier
+from intents.extract import analyse
+from intents.names import NameIndex, NameSource
+from intents.parse import Parse
+from intents.slots import best_article, fill
+from intents.vocabulary import common_words
+
+log = logging.getLogger(__name__)
+OUT_OF_SCOPE_BELOW = 0.45  # a best guess this unsure is no guess: the user gets "I didn't get that"
+KB_FIRST = {"out_of_scope", "help"}  # a customer's question the knowledge base answers well is a faq
+KB_COVERAGE = 0.5
+
+
+@dataclass
+class Parser:
+    index: NameIndex
+    classifier: IntentClassifier
+
+    @classmethod
+    def build(cls, source: NameSource) -> Parser:
+        return cls(NameIndex.build(source, common_words()), load_classifier())
+
+    def refresh(self, source: NameSource) -> None:
+        """Re-reads the names after the store changed."""
+        self.index = NameIndex.build(source, common_words())
+
+    def parse(self, text: str, now: datetime, role: str = "rep") -> Parse:
+        analysis = analyse(text, now, self.index)
+        features = analysis.features()
+        allowed = catalogue().allowed(role)
+        if not any(c.isalnum() for c in features):
+            return Parse(text, "out_of_scope", 1.0)
+        scores = {k: v for k, v in self.classifier.scores(features).items() if k in allowed}
+        total = sum(scores.values()) or 1.0
+        intent, score = max(scores.items(), key=lambda kv: kv[1])
+        confidence = score / total
+        if role == "customer" and (intent in KB_FIRST or confidence < OUT_OF_SCOPE_BELOW):
+            article = best_article(analysis.raw, self.index.articles)
+            if article and article[1] >= KB_COVERAGE:
+                return Parse(text, "faq", article[1], {"article": article[0]})
+        if confidence < OUT_OF_SCOPE_BELOW:
+            return Parse(text, "out_of_scope", 1.0 - confidence)
+        return Parse(
+            text,
+            intent,
+            confidence,
+            fill(intent, analysis, now, self.index.articles, self.index.common_words),
+        )

@@ -1,0 +1,1010 @@
+"""Slot filling: once the intent is known, the spans and cue words of the utterance become slots.
+
+Each intent has one small function; they share the helpers of `Filler` (record names, dates read
+forwards or backwards, money with its cue, free text cut out of what was written).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from intents.extract import Analysis, Span
+from intents.lexicon import Cue, find_cues, lexicon
+from intents.names import KbArticleText, NameMention
+from intents.text import fold
+
+Slots = dict[str, Any]
+_EDGE = " \t,.;:!?-–—'\"“”‘’()"
+_QUOTED = re.compile(r"[\"“'‘]([^\"”'’]{3,})[\"”'’]")
+_WORD = re.compile(r"[a-z0-9]+")
+TASK_STOP = {"on", "by", "at", "for", "before", "until", "due", "around", "till", "in", "from", "and"}
+
+
+def iso(value: date | datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M") if isinstance(value, datetime) else value.isoformat()
+
+
+def number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+class Filler:
+    def __init__(
+        self,
+        analysis: Analysis,
+        now: datetime,
+        articles: list[KbArticleText],
+        common: frozenset[str] = frozenset(),
+    ) -> None:
+        self.a = analysis
+        self.common = common
+        self.now = now
+        self.articles = articles
+        self.words = [t.norm for t in analysis.tokens]
+        self.in_span = [analysis.span_at(i) is not None for i in range(len(self.words))]
+
+    # cue words ------------------------------------------------------------------------------------
+
+    def cues(self, group: str) -> list[Cue]:
+        return find_cues(self.words, group, self.in_span)
+
+    def cue(self, group: str) -> str | None:
+        found = self.cues(group)
+        return found[0].value if found else None
+
+    def has(self, *phrases: str) -> bool:
+        text = f" {' '.join(self.words)} "
+        return any(f" {p} " in text for p in phrases)
+
+    def index_of(self, *phrases: str, start: int = 0) -> tuple[int, int] | None:
+        """The first (first, last) token range of any of `phrases` at or after `start`."""
+        best: tuple[int, int] | None = None
+        for phrase in phrases:
+            words = phrase.split()
+            for i in range(start, len(self.words) - len(words) + 1):
+                if self.words[i : i + len(words)] == words and not any(self.in_span[i : i + len(words)]):
+                    if best is None or i < best[0]:
+                        best = (i, i + len(words))
+                    break
+        return best
+
+    # records --------------------------------------------------------------------------------------
+
+    def mentions(self) -> list[tuple[Span, str]]:
+        """Each name span with the kind it most likely names."""
+        out = []
+        for span in self.a.of_kind("name"):
+            assert span.name is not None
+            top: dict[str, float] = {}
+            for c in span.name.candidates:
+                top[c.record.kind] = max(top.get(c.record.kind, 0.0), c.score)
+            order = {"account": 0, "contact": 1, "user": 2, "deal": 3}
+            kind = sorted(top, key=lambda k: (-round(top[k], 6), order[k]))[0]
+            out.append((span, kind))
+        return out
+
+    def record(self, mention: NameMention, kind: str, account: str | None = None) -> Any:
+        best = mention.best(kind)  # type: ignore[arg-type]
+        if account and len(best) > 1:
+            narrowed = [
+                c for c in mention.candidates if c.record.kind == kind and c.record.account == account
+            ]
+            if narrowed:
+                top = max(c.score for c in narrowed)
+                best = [c for c in narrowed if c.score >= top - 1e-9]
+        names = sorted({c.record.name for c in best})
+        if not names:
+            return None
+        return names[0] if len(names) == 1 else {"ambiguous": names}
+
+    def records(self, slots: Slots, wanted: dict[str, str], users_as: str | None = None) -> None:
+        """Fills record slots: `wanted` maps a record kind to its slot name; users go to `users_as`."""
+        found = self.mentions()
+        account = next((self.record(s.name, "account") for s, k in found if k == "account" and s.name), None)
+        for span, kind in found:
+            assert span.name is not None
+            if kind == "user":
+                if users_as and users_as not in slots:
+                    slots[users_as] = self.record(span.name, "user")
+                continue
+            slot = wanted.get(kind)
+            if slot is None and kind == "contact" and "user" in span.name.kinds() and users_as:
+                slots.setdefault(users_as, self.record(span.name, "user"))
+                continue
+            if slot is None or slot in slots:
+                continue
+            value = self.record(span.name, kind, account if isinstance(account, str) else None)
+            if value is not None:
+                slots[slot] = value
+
+    def me(self) -> bool:
+        return any(w in ("my", "mine", "myself") for w in self.words) or self.has(
+            "i own", "i have", "assigned to me"
+        )
+
+    # times ----------------------------------------------------------------------------------------
+
+    def times(self) -> list[Span]:
+        return self.a.of_kind("date", "datetime", "period")
+
+    def date_value(self, span: Span, past: bool = False, period_end: bool = False) -> str:
+        value, kind = (span.past, span.past_kind) if past else (span.value, span.kind)
+        if kind == "period":
+            start, end = value
+            if span.relative_week and not period_end:
+                return iso(start)
+            return iso(end if period_end else start)
+        return iso(value)
+
+    def period_value(self, span: Span) -> dict[str, str]:
+        if span.kind == "period":
+            start, end = span.value
+        else:
+            start = end = span.value.date() if isinstance(span.value, datetime) else span.value
+        return {"start": iso(start), "end": iso(end)}
+
+    # numbers --------------------------------------------------------------------------------------
+
+    def moneys(self) -> list[Span]:
+        return self.a.of_kind("money")
+
+    def amount(self) -> Any:
+        spans = self.moneys() or [s for s in self.a.of_kind("number") if s.value >= 1000]
+        return number(spans[0].value) if spans else None
+
+    def cue_before(self, span: Span, group: str, reach: int = 3) -> bool:
+        window = self.words[max(0, span.first - reach) : span.first]
+        return bool(find_cues(window, group))
+
+    def cue_after(self, span: Span, group: str, reach: int = 3) -> bool:
+        return bool(find_cues(self.words[span.last : span.last + reach], group))
+
+    # free text ------------------------------------------------------------------------------------
+
+    def text(self, first: int, last: int) -> str:
+        return self.a.text_between(first, last).strip(_EDGE)
+
+    def trim_times(self, first: int, last: int) -> tuple[int, int]:
+        """Drops date phrases (with their preposition) and punctuation from both ends of a range."""
+        changed = True
+        while changed and first < last:
+            changed = False
+            span = self.a.span_at(last - 1)
+            if span and span.kind in ("date", "datetime", "period") and span.first >= first:
+                last = span.first
+                changed = True
+            elif self.a.tokens[last - 1].punct or self.words[last - 1] in TASK_STOP | {
+                "and",
+                "then",
+                "please",
+            }:
+                last -= 1
+                changed = True
+            span = self.a.span_at(first)
+            if first < last and span and span.kind in ("date", "datetime", "period") and span.last <= last:
+                first = span.last
+                changed = True
+            elif first < last and (self.a.tokens[first].punct or self.words[first] in ("and", "then")):
+                first += 1
+                changed = True
+        return first, last
+
+    def quoted(self) -> str | None:
+        match = _QUOTED.search(self.a.raw)
+        return match.group(1).strip() if match else None
+
+
+# one function per intent ----------------------------------------------------------------------------
+
+
+def log_activity(f: Filler) -> Slots:
+    slots: Slots = {}
+    kind = f.cue("activity_type")
+    if kind:
+        slots["activity_type"] = kind
+    f.records(slots, {"account": "account", "contact": "contact", "deal": "deal"})
+    tail = len(f.words)
+    follow = f.index_of(*lexicon()["follow_up"], "remind me", "reminder")
+    for span in f.times():
+        if follow and span.first >= follow[0]:
+            slots.setdefault("follow_up", f.date_value(span))
+        elif "when" not in slots:
+            slots["when"] = f.date_value(span, past=True)
+    if follow:
+        tail = follow[0]
+    notes = _notes(f, tail)
+    if notes:
+        slots["notes"] = notes
+    return slots
+
+
+def _notes(f: Filler, tail: int) -> str | None:
+    """What was said about the activity: the words after its introduction (who, what, when) and a
+    connector like 'about' or ':'."""
+    intro = set(lexicon()["intro"])
+    i = 0
+    while i < tail:
+        span = f.a.span_at(i)
+        if span is not None:
+            i = span.last
+        elif f.a.tokens[i].punct or f.words[i] in intro or find_cues([f.words[i]], "activity_type"):
+            i += 1
+        else:
+            break
+    for connector in sorted(lexicon()["connectors"], key=lambda c: -len(c.split())):
+        words = connector.split()
+        if f.words[i : i + len(words)] == words:
+            i += len(words)
+            break
+    first, last = f.trim_times(i, tail)
+    text = f.text(first, last)
+    return text or None
+
+
+def create_deal(f: Filler) -> Slots:
+    slots: Slots = {}
+    f.records(slots, {"account": "account", "deal": "deal"})
+    if "account" not in slots:
+        name = _new_name(f, ("for", "with", "at", "deal", "opportunity"))
+        if name:
+            slots["account"] = name
+    amount = f.amount()
+    if amount is not None:
+        slots["amount"] = amount
+    stage = f.cue("stage")
+    if stage:
+        slots["stage"] = stage
+    times = f.times()
+    if times:
+        slots["close_date"] = f.date_value(times[0], period_end=True)
+    return slots
+
+
+def update_deal(f: Filler) -> Slots:
+    slots: Slots = {}
+    f.records(slots, {"account": "account", "deal": "deal"}, users_as="owner")
+    stage = f.cue("stage")
+    if stage:
+        slots["stage"] = stage
+    amount = f.amount()
+    if amount is not None:
+        slots["amount"] = amount
+    times = f.times()
+    if times:
+        slots["close_date"] = f.date_value(times[0], period_end=True)
+    if "owner" not in slots and f.has("to me", "assign me", "reassign to me", "give me", "over to me"):
+        slots["owner"] = "me"
+    return slots
+
+
+_NAME_STOP = {
+    "in",
+    "at",
+    "with",
+    "from",
+    "website",
+    "site",
+    "web",
+    "industry",
+    "which",
+    "who",
+    "they",
+    "it",
+    "its",
+    "their",
+    "as",
+    "sector",
+    "space",
+    "vertical",
+    "url",
+    "domain",
+    "email",
+    "phone",
+    "title",
+    "role",
+    "works",
+    "working",
+    "is",
+    "based",
+    "and",
+    "located",
+    "closing",
+    "close",
+    "worth",
+    "for",
+    "to",
+}
+_NAME_SKIP = {
+    "a",
+    "an",
+    "the",
+    "new",
+    "for",
+    "called",
+    "named",
+    "record",
+    "account",
+    "company",
+    "customer",
+    "client",
+    "prospect",
+    "contact",
+    "is",
+    "add",
+    "create",
+    "please",
+    "entry",
+    "organization",
+    "organisation",
+    "person",
+}
+_INDUSTRY_FOLLOWERS = {"industry", "sector", "space", "vertical", "company", "business", "firm"}
+
+
+def _industries() -> dict[str, str]:
+    return {fold(i): i for i in lexicon()["industries"]}
+
+
+def _industry_at(f: Filler, j: int) -> int:
+    """How many words of an industry name start at token j (0 if none)."""
+    industries = _industries()
+    for n in (2, 1):
+        if j + n <= len(f.words) and " ".join(f.words[j : j + n]) in industries:
+            return n
+    return 0
+
+
+def _new_name(f: Filler, cues: tuple[str, ...]) -> str | None:
+    """A name that is not in the store, as written: the words after a cue like 'called'."""
+    n = len(f.words)
+    for cue in ("called", "named", *cues):
+        hit = f.index_of(cue)
+        if hit is None:
+            continue
+        i = hit[1]
+        while i < n and (f.words[i] in _NAME_SKIP or f.a.tokens[i].punct):
+            i += 1
+        j = i
+        while j < n:
+            token = f.a.tokens[j]
+            ampersand = f.a.raw[token.start : token.end] == "&"
+            if token.punct and token.norm not in (".", "'"):
+                break
+            if f.in_span[j] or (j > i and f.words[j] in _NAME_STOP and not ampersand):
+                break
+            if find_cues([f.words[j]], "stage"):
+                break
+            width = _industry_at(f, j)
+            if j > i and width and (j + width == n or f.words[j + width] in _INDUSTRY_FOLLOWERS):
+                break
+            j += 1
+        text = f.text(i, j)
+        if text:
+            return text
+    return None
+
+
+def _weak_person(span: Span | None) -> bool:
+    """A lone first or last name of a known person: inside a new full name it is no mention."""
+    if span is None or span.name is None or span.last - span.first != 1:
+        return False
+    candidates = span.name.candidates
+    return all(c.record.kind in ("contact", "user") and c.score < 0.9 for c in candidates)
+
+
+def _person_name(f: Filler) -> tuple[int, int] | None:
+    """A new person's name: the first run of two or three words that are names, not command words."""
+    common = f.common
+    i = 0
+    n = len(f.words)
+    while i < n:
+        j = i
+        while j < n and j - i < 3:
+            token = f.a.tokens[j]
+            written = f.a.raw[token.start : token.end]
+            is_name = (
+                not token.punct
+                and (not f.in_span[j] or _weak_person(f.a.span_at(j)))
+                and token.norm.isalpha()
+                and token.norm not in _NAME_STOP
+                and (token.norm not in common or written[:1].isupper())
+            )
+            if not is_name:
+                break
+            j += 1
+        if j - i >= 2:
+            return i, j
+        i = max(j, i + 1)
+    return None
+
+
+def create_account(f: Filler) -> Slots:
+    slots: Slots = {}
+    found = [s for s, k in f.mentions() if k == "account"]
+    name = _new_name(f, ("account", "company", "customer", "client", "prospect", "add", "create"))
+    if name:
+        slots["account"] = name
+    elif found and found[0].name:
+        slots["account"] = f.record(found[0].name, "account")
+    industries = _industries()
+    for n in (2, 1):
+        for i in range(len(f.words) - n + 1):
+            phrase = " ".join(f.words[i : i + n])
+            if phrase in industries and "industry" not in slots:
+                slots["industry"] = industries[phrase]
+    urls = f.a.of_kind("url")
+    if urls:
+        slots["website"] = urls[0].value
+    return slots
+
+
+_TITLE_CUES = (
+    "promoted to",
+    "title is",
+    "title to",
+    "title",
+    "role is",
+    "role to",
+    "role",
+    "as a",
+    "as an",
+    "as",
+    "position is",
+    "position",
+    "job title",
+    "is now",
+    "now",
+)
+_TITLE_LEAD = {"to", "is", "now", ":", "a", "an", "the", "of"}
+_NOT_TITLE = {
+    "add",
+    "new",
+    "create",
+    "contact",
+    "phone",
+    "email",
+    "mobile",
+    "number",
+    "cell",
+    "tel",
+    "please",
+}
+
+
+def _until_entity(f: Filler, first: int, last: int) -> tuple[int, int]:
+    """first..last cut before punctuation, a record span or 'at/from <record>'."""
+    j = first
+    while j < last:
+        token = f.a.tokens[j]
+        if (token.punct and token.norm not in ("&", ".", "/")) or f.in_span[j]:
+            break
+        if f.words[j] in ("at", "from", "with") and j + 1 < last and f.in_span[j + 1]:
+            break
+        j += 1
+    return first, j
+
+
+def _title(f: Filler, skip: tuple[int, int] | None = None) -> str | None:
+    hit = f.index_of(*_TITLE_CUES)
+    if hit:
+        first = hit[1]
+        while first < len(f.words) and f.words[first] in _TITLE_LEAD:
+            first += 1
+        text = f.text(*_until_entity(f, first, len(f.words)))
+        if text:
+            return text
+    segments: list[tuple[int, int]] = []
+    start = 0
+    for i, token in enumerate(f.a.tokens):
+        if token.norm in (",", ";") or (token.norm == "-" and token.punct):
+            segments.append((start, i))
+            start = i + 1
+    segments.append((start, len(f.words)))
+    for first, last in segments:
+        if skip and first <= skip[0] < max(last, first + 1):
+            continue
+        if first < last and not f.in_span[first] and f.words[first] not in _NOT_TITLE:
+            text = f.text(*_until_entity(f, first, last))
+            if text:
+                return text
+    accounts = [s for s in f.a.of_kind("name") if s.last < len(f.words)]
+    if accounts:
+        first, last = _until_entity(f, accounts[-1].last, len(f.words))
+        if last - first >= 1 and not any(f.a.tokens[k].punct for k in range(first, last)):
+            return f.text(first, last) or None
+    return None
+
+
+def create_contact(f: Filler) -> Slots:
+    slots: Slots = {}
+    accounts = [s for s, k in f.mentions() if k == "account"]
+    if accounts and accounts[0].name:
+        slots["account"] = f.record(accounts[0].name, "account")
+    person = _person_name(f)
+    if person:
+        slots["contact"] = f.text(*person)
+    else:
+        name = _new_name(f, ("contact", "add", "create", "new"))
+        if name:
+            slots["contact"] = name
+    emails, phones = f.a.of_kind("email"), f.a.of_kind("phone")
+    if emails:
+        slots["email"] = emails[0].value
+    if phones:
+        slots["phone"] = phones[0].value
+    title = _title(f, skip=person)
+    if title and title != slots.get("contact"):
+        slots["title"] = title
+    return slots
+
+
+def update_contact(f: Filler) -> Slots:
+    slots: Slots = {}
+    f.records(slots, {"contact": "contact"})
+    for span, kind in f.mentions():
+        if kind == "account" and span.name and "contact" in slots:
+            slots["account"] = f.record(span.name, "account")
+    emails, phones = f.a.of_kind("email"), f.a.of_kind("phone")
+    if emails:
+        slots["email"] = emails[0].value
+    if phones:
+        slots["phone"] = phones[0].value
+    if not emails and not phones and f.index_of(*_TITLE_CUES):
+        title = _title(f)
+        if title:
+            slots["title"] = title
+    return slots
+
+
+_TASK_LEAD = {
+    "please",
+    "can",
+    "could",
+    "you",
+    "i",
+    "need",
+    "to",
+    "have",
+    "must",
+    "should",
+    "add",
+    "create",
+    "new",
+    "set",
+    "make",
+    "a",
+    "an",
+    "the",
+    "task",
+    "reminder",
+    "up",
+    "me",
+    "for",
+    ":",
+    "-",
+    "put",
+    "in",
+    "quick",
+}
+
+
+def _task_start(f: Filler) -> int:
+    """Where the task's own words begin: after 'remind me ... to', 'task:', 'task for Tom to' and such."""
+    n = len(f.words)
+    colon = f.index_of(":")
+    if colon and colon[0] <= 6:
+        return colon[1]
+    trigger = f.index_of("remind", "reminder", "task", "todo", "to do")
+    if trigger:
+        k = trigger[1]
+        while k < min(n, trigger[1] + 8):
+            span = f.a.span_at(k)
+            if span is not None:
+                k = span.last
+                continue
+            if f.words[k] == "to":
+                after = f.a.span_at(k + 1)
+                if after and after.name and after.last < n and f.words[after.last] == "to":
+                    k = after.last
+                    continue
+                return k + 1
+            if f.words[k] not in ("me", "for", "a", "an", "the", "myself", "us", "set", "new"):
+                break
+            k += 1
+        k = trigger[1]
+        while k < n:
+            span = f.a.span_at(k)
+            if span is not None and (span.name is None or "user" in span.name.kinds()):
+                k = span.last
+            elif f.words[k] in _TASK_LEAD:
+                k += 1
+            else:
+                break
+        return k
+    k = 0
+    while k < n and f.words[k] in _TASK_LEAD and f.words[k] != "to":
+        k += 1
+    if f.words[k : k + 1] == ["to"]:
+        k += 1
+    return k
+
+
+def create_task(f: Filler) -> Slots:
+    slots: Slots = {}
+    f.records(slots, {"account": "account", "contact": "contact", "deal": "deal"}, users_as="assignee")
+    times = f.times()
+    if times:
+        slots["due"] = f.date_value(times[0])
+    start = _task_start(f)
+    end = len(f.words)
+    for span in times:
+        if span.first > start:
+            end = min(end, span.first)
+            while end > start and f.words[end - 1] in TASK_STOP:
+                end -= 1
+    first, last = f.trim_times(start, end)
+    task = f.text(first, last)
+    if task:
+        slots["task"] = task
+    return slots
+
+
+def list_tasks(f: Filler) -> Slots:
+    slots: Slots = {}
+    times = f.times()
+    if times:
+        slots["period"] = f.period_value(times[0])
+    status = f.cue("task_status")
+    if status:
+        slots["status"] = status
+    f.records(slots, {}, users_as="assignee")
+    return slots
+
+
+_DONE_LEAD = (
+    "mark",
+    "check off",
+    "tick off",
+    "cross off",
+    "complete",
+    "completed",
+    "close",
+    "finish",
+    "finished",
+    "done with",
+    "done",
+    "i finished",
+    "i completed",
+    "i am done with",
+    "i have done",
+    "i did",
+    "the task",
+    "my task",
+    "task",
+    "to",
+    "off",
+    "please",
+    "just",
+    "i",
+    "have",
+    "as",
+)
+
+
+def complete_task(f: Filler) -> Slots:
+    slots: Slots = {}
+    f.records(slots, {"account": "account", "contact": "contact"})
+    quoted = f.quoted()
+    if quoted:
+        slots["task"] = quoted
+        return slots
+    first, last = 0, len(f.words)
+    colon = f.index_of(":")
+    if colon:
+        first = colon[1]
+    moved = True
+    while moved and first < last:
+        moved = False
+        for lead in sorted(_DONE_LEAD, key=lambda w: -len(w.split())):
+            words = lead.split()
+            if f.words[first : first + len(words)] == words:
+                first += len(words)
+                moved = True
+                break
+    moved = True
+    while moved and first < last:
+        moved = False
+        if f.a.tokens[last - 1].punct:
+            last -= 1
+            moved = True
+            continue
+        for word in sorted(lexicon()["done_words"], key=lambda w: -len(w.split())):
+            words = word.split()
+            if last - len(words) > first and f.words[last - len(words) : last] == words:
+                last -= len(words)
+                moved = True
+                break
+    first, last = f.trim_times(first, last)
+    span = f.a.span_at(first + 1) if f.words[first : first + 1] == ["the"] else None
+    if span is not None and span.name is not None and span.first == first + 1 and span.last < last:
+        first = span.last
+    task = f.text(first, last)
+    if task:
+        slots["task"] = task
+    return slots
+
+
+def query_deals(f: Filler) -> Slots:
+    slots: Slots = {}
+    f.records(slots, {"account": "account"}, users_as="owner")
+    if "owner" not in slots and f.me():
+        slots["owner"] = "me"
+    inactive = f.cues("inactive")
+    if inactive:
+        days = _days(f, inactive[0])
+        if days:
+            slots["inactive_days"] = days
+    times = [s for s in f.times() if not (inactive and _near(s, inactive[0]))]
+    if times:
+        slots["period"] = f.period_value(times[0])
+    stage = f.cue("stage")
+    status = f.cue("deal_status")
+    if stage in ("won", "lost"):
+        slots["status"] = stage
+    elif stage:
+        slots["stage"] = stage
+    if status and "status" not in slots and not (status == "open" and stage):
+        slots["status"] = status
+    amounts = f.moneys() or [s for s in f.a.of_kind("number") if s.value >= 1000]
+    if len(amounts) == 2 and f.has("between", "from"):
+        low, high = sorted(number(s.value) for s in amounts)
+        slots["min_amount"], slots["max_amount"] = low, high
+    else:
+        for span in amounts:
+            if f.cue_before(span, "max_amount") or f.cue_after(span, "max_amount", 2):
+                slots.setdefault("max_amount", number(span.value))
+            else:
+                slots.setdefault("min_amount", number(span.value))
+    sort = f.cue("sort")
+    soonest = f.index_of("next")
+    if soonest and f.has("to close", "closing") and f.a.span_at(soonest[1]) in f.a.of_kind("number"):
+        sort = "close_date"  # "the next 5 deals to close"
+    if sort:
+        slots["sort"] = sort
+    cues = set(lexicon()["limit_cues"])
+    for span in f.a.of_kind("number"):
+        around = f.words[max(0, span.first - 2) : span.first] + f.words[span.last : span.last + 2]
+        unit = f.words[span.last : span.last + 1]
+        if span.value < 1000 and cues & set(around) and not (set(unit) & set(_UNITS)):
+            slots["limit"] = int(span.value)
+            if "sort" not in slots and not f.has("deals with", "deals without"):
+                slots["sort"] = "amount"
+            break
+    return slots
+
+
+def _near(span: Span, cue: Cue) -> bool:
+    return 0 <= span.first - cue.last <= 3 or 0 <= cue.first - span.last <= 3
+
+
+_UNITS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "month": 30, "months": 30}
+
+
+def _days(f: Filler, cue: Cue) -> int | None:
+    for span in f.a.of_kind("number"):
+        if span.last < len(f.words) and f.words[span.last] in _UNITS:
+            return int(span.value) * _UNITS[f.words[span.last]]
+    for i, word in enumerate(f.words):
+        if word in _UNITS and i > 0 and f.words[i - 1] in ("a", "one", "the", "last", "past"):
+            return _UNITS[word]
+    for span in f.times():
+        if not _near(span, cue):
+            continue
+        if span.kind == "period":
+            start, end = span.value
+            return (end - start).days + 1
+        day = span.value.date() if isinstance(span.value, datetime) else span.value
+        return abs((day - f.now.date()).days) or None
+    return None
+
+
+def pipeline_report(f: Filler) -> Slots:
+    slots: Slots = {}
+    metrics = {c.value for c in f.cues("metric")}
+    for metric in ("win_rate", "count", "forecast", "lost", "won", "pipeline"):
+        if metric in metrics:
+            slots["metric"] = metric
+            break
+    group = f.cue("group_by")
+    if group:
+        slots["group_by"] = group
+    times = f.times()
+    if times:
+        slots["period"] = f.period_value(times[0])
+    f.records(slots, {}, users_as="owner")
+    if "owner" not in slots and f.me():
+        slots["owner"] = "me"
+    slots.setdefault("metric", "pipeline")
+    return slots
+
+
+def account_summary(f: Filler) -> Slots:
+    slots: Slots = {}
+    f.records(slots, {"account": "account", "contact": "contact", "deal": "deal"})
+    return slots
+
+
+def find_contact(f: Filler) -> Slots:
+    slots: Slots = {}
+    f.records(slots, {"account": "account", "contact": "contact"})
+    field = f.cue("field")
+    if field:
+        slots["field"] = field
+    return slots
+
+
+def faq(f: Filler) -> Slots:
+    found = best_article(f.a.raw, f.articles)
+    return {"article": found[0]} if found else {}
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+_STOP = {
+    "i",
+    "my",
+    "me",
+    "we",
+    "our",
+    "the",
+    "a",
+    "an",
+    "to",
+    "is",
+    "it",
+    "do",
+    "how",
+    "can",
+    "you",
+    "of",
+    "for",
+    "in",
+    "on",
+    "and",
+    "or",
+    "what",
+    "where",
+    "when",
+    "does",
+    "are",
+    "be",
+    "with",
+    "your",
+    "this",
+    "that",
+    "there",
+    "please",
+    "hi",
+    "hello",
+    "get",
+    "want",
+    "would",
+    "like",
+    "need",
+    "help",
+    "us",
+    "any",
+    "if",
+    "will",
+    "should",
+    "could",
+    "so",
+    "at",
+    "from",
+    "by",
+    "about",
+    "have",
+    "has",
+    "just",
+    "some",
+    "not",
+}
+
+
+def _bag(text: str) -> set[str]:
+    return {_stem(w) for w in _WORD.findall(fold(text)) if w not in _STOP}
+
+
+def best_article(text: str, articles: list[KbArticleText]) -> tuple[str, float] | None:
+    """The knowledge-base article sharing the most (rare) words with `text`, and how much of `text`
+    it covers (0..1). Questions and titles count fully, the answer's words half."""
+    words = _bag(text)
+    if not words or not articles:
+        return None
+    strong = {a.key: set().union(*(_bag(q) for q in (*a.questions, a.title))) for a in articles}
+    weak = {a.key: _bag(a.answer) for a in articles}
+    frequency: dict[str, int] = {}
+    for key in strong:
+        for word in strong[key] | weak[key]:
+            frequency[word] = frequency.get(word, 0) + 1
+    weight = {w: 1.0 / frequency.get(w, 1) for w in words}
+    best, best_score = None, 0.0
+    for key in strong:
+        score = sum(weight[w] * (1.0 if w in strong[key] else 0.5 if w in weak[key] else 0.0) for w in words)
+        if score > best_score:
+            best, best_score = key, score
+    return (best, best_score / sum(weight.values())) if best else None
+
+
+_TICKET_WORDS = {
+    "ticket",
+    "bug",
+    "broken",
+    "problem",
+    "issue",
+    "complaint",
+    "report",
+    "wrong",
+    "help",
+    "support",
+}
+
+
+def open_ticket(f: Filler) -> Slots:
+    n = len(f.words)
+    colon = f.index_of(":")
+    comma = f.index_of(",", "-")
+    if colon:
+        start = colon[1]
+    elif comma and comma[0] <= 8 and _TICKET_WORDS & set(f.words[: comma[0]]):
+        start = comma[1]
+    else:
+        start = 0
+        intro = f.index_of(*lexicon()["ticket_intro"])
+        if intro and intro[0] <= 1:
+            start = intro[1]
+            while start < n and f.words[start] in ("about", "with", "for", "that", "regarding", "-", ","):
+                start += 1
+    subject = f.text(start, n)
+    return {"subject": subject} if subject else {}
+
+
+def ticket_status(f: Filler) -> Slots:
+    numbers = [s for s in f.a.of_kind("number") if s.value >= 10]
+    return {"ticket": int(numbers[0].value)} if numbers else {}
+
+
+FILLERS: dict[str, Callable[[Filler], Slots]] = {
+    "log_activity": log_activity,
+    "create_deal": create_deal,
+    "update_deal": update_deal,
+    "create_account": create_account,
+    "create_contact": create_contact,
+    "update_contact": update_contact,
+    "create_task": create_task,
+    "list_tasks": list_tasks,
+    "complete_task": complete_task,
+    "query_deals": query_deals,
+    "pipeline_report": pipeline_report,
+    "account_summary": account_summary,
+    "find_contact": find_contact,
+    "faq": faq,
+    "open_ticket": open_ticket,
+    "ticket_status": ticket_status,
+}
+
+
+def fill(
+    intent: str, analysis: Analysis, now: datetime, articles: list[KbArticleText], common: frozenset[str]
+) -> Slots:
+    handler = FILLERS.get(intent)
+    return handler(Filler(analysis, now, articles, common)) if handler else {}

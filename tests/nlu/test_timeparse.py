@@ -1,0 +1,201 @@
+"""Tests of intents/timeparse.py: the cases in time_cases.json, plus properties that must hold for any text.
+
+The cases are data so that a new phrasing is one line of JSON; their expected values were computed with
+datetime arithmetic. Properties run the internal `_find` (no safety net), so a bug shows as an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from intents import timeparse
+from intents.timeparse import TimeMention, find_time_mentions
+
+CASES_FILE = Path(__file__).with_name("time_cases.json")
+CASES: list[dict[str, Any]] = json.loads(CASES_FILE.read_text(encoding="utf-8"))["cases"]
+DEFAULT_NOW = "2026-11-23T09:00"
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("UTC"))
+
+
+def _case_id(index: int, case: dict[str, Any]) -> str:
+    """A readable, unique test id: number, direction and the words."""
+    words = re.sub(r"[^a-z0-9]+", "-", case["text"].lower()).strip("-")[:40] or "blank"
+    return f"{index:03d}-{case['direction'][0]}-{words}"
+
+
+def _expected_value(value: str | dict[str, str]) -> date | datetime | tuple[date, date]:
+    if isinstance(value, dict):
+        return date.fromisoformat(value["start"]), date.fromisoformat(value["end"])
+    if "T" in value:
+        return datetime.fromisoformat(value)
+    return date.fromisoformat(value)
+
+
+def _shown(mentions: list[TimeMention]) -> list[dict[str, Any]]:
+    return [{"text": m.text, "kind": m.kind, "value": m.value} for m in mentions]
+
+
+def test_there_are_enough_cases() -> None:
+    assert len(CASES) >= 120
+    assert sum(1 for c in CASES if not c["expect"]) >= 10, "negative cases matter as much as positive ones"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(i, c) for i, c in enumerate(CASES)])
+def test_case(case: dict[str, Any]) -> None:
+    now = datetime.fromisoformat(case.get("now", DEFAULT_NOW)).replace(tzinfo=ZoneInfo(case.get("tz", "UTC")))
+    mentions = timeparse._find(case["text"], now, case["direction"])
+    expected = [
+        {"text": e["text"], "kind": e["kind"], "value": _expected_value(e["value"])} for e in case["expect"]
+    ]
+    assert _shown(mentions) == expected, case.get("note", "")
+    for m, e in zip(mentions, case["expect"], strict=True):
+        assert case["text"][m.start : m.end] == m.text
+        if "relative_week" in e:
+            assert m.relative_week is e["relative_week"]
+
+
+def test_public_function_matches_internal() -> None:
+    text = "remind me to call Bob Smith tomorrow at 10"
+    assert find_time_mentions(text, NOW) == timeparse._find(text, NOW, "future")
+    assert find_time_mentions(text, NOW)[0] == TimeMention(
+        28, 42, "datetime", datetime(2026, 11, 24, 10, 0), "tomorrow at 10", False
+    )
+
+
+def test_value_types_follow_kind() -> None:
+    for m in find_time_mentions("today, tomorrow at 3pm, next week and q1", NOW):
+        if m.kind == "period":
+            assert isinstance(m.value, tuple)
+        elif m.kind == "datetime":
+            assert isinstance(m.value, datetime) and m.value.tzinfo is None
+        else:
+            assert type(m.value) is date
+
+
+def test_rules_never_call_dateparser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dateparser costs milliseconds: the everyday phrasings must be resolved by the rules alone."""
+
+    def forbidden(*args: object) -> None:
+        raise AssertionError("dateparser was called")
+
+    monkeypatch.setattr(timeparse, "_dateparser_date", forbidden)
+    for case in CASES:
+        if "dateparser" in case.get("note", ""):
+            continue
+        now = datetime.fromisoformat(case.get("now", DEFAULT_NOW)).replace(
+            tzinfo=ZoneInfo(case.get("tz", "UTC"))
+        )
+        timeparse._find(case["text"], now, case["direction"])
+
+
+def test_long_and_odd_input() -> None:
+    long_text = "call bob on friday at 3pm about the dec 5 deal 🙂 <b>x</b> \x00\x1b " * 200
+    mentions = find_time_mentions(long_text, NOW)
+    assert len(mentions) == 400  # "on friday at 3pm" and "dec 5", 200 times
+    assert find_time_mentions("", NOW) == []
+    assert find_time_mentions("\u0130stanbul TOMORROW", NOW)[0].text == "TOMORROW"
+
+
+def test_naive_now_is_local_time() -> None:
+    naive = datetime(2026, 11, 23, 9, 0)
+    assert find_time_mentions("tomorrow at 10", naive)[0].value == datetime(2026, 11, 24, 10, 0)
+
+
+EXTRA_WORDS = [
+    [
+        "today",
+        "tonight",
+        "tomorrow",
+        "tmrw",
+        "yesterday",
+        "q1",
+        "q4",
+        "ytd",
+        "eom",
+        "eod",
+        "noon",
+        "midnight",
+    ],
+    ["next", "last", "this", "past", "the", "a", "an", "of", "in", "on", "at", "by", "from", "to", "between"],
+    ["and", "through", "end", "start", "mid", "early", "late", "week", "weeks", "month", "months", "quarter"],
+    [
+        "year",
+        "days",
+        "day",
+        "ago",
+        "hours",
+        "minutes",
+        "half",
+        "morning",
+        "evening",
+        "night",
+        "pm",
+        "am",
+        "p",
+    ],
+    ["3", "10", "12", "15", "31", "0", "00", "99", "15:30", "12/5", "2026", "2027", "1st", "15th", "2nd"],
+    [
+        "fifth",
+        "twenty",
+        "first",
+        "one",
+        "two",
+        "ten",
+        "thirty",
+        "o'clock",
+        "weekend",
+        "rest",
+        "fy27",
+        "every",
+    ],
+    ["-", ",", ".", "🙂", "\x00", "'", "business", "other", "good"],
+]
+VOCAB = sorted({*timeparse._MONTHS, *timeparse._WEEKDAYS, *timeparse._TOMORROW}.union(*map(set, EXTRA_WORDS)))
+ZONES = [ZoneInfo(z) for z in ("UTC", "Europe/Berlin", "America/New_York", "Pacific/Kiritimati")]
+nows = st.builds(
+    lambda minutes, zone: datetime(2020, 1, 1, tzinfo=zone) + timedelta(minutes=minutes),
+    st.integers(min_value=0, max_value=60 * 24 * 366 * 20),
+    st.sampled_from(ZONES),
+)
+
+
+def _check_invariants(text: str, mentions: list[TimeMention]) -> None:
+    end = 0
+    for m in mentions:
+        assert end <= m.start < m.end <= len(text)
+        assert text[m.start : m.end] == m.text
+        if m.kind == "period":
+            assert isinstance(m.value, tuple) and m.value[0] <= m.value[1]
+        end = m.end
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(max_size=300), now=nows, direction=st.sampled_from(["future", "past"]))
+def test_any_text_never_raises_and_never_overlaps(text: str, now: datetime, direction: str) -> None:
+    _check_invariants(text, timeparse._find(text, now, direction))
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    words=st.lists(st.sampled_from(VOCAB), min_size=1, max_size=10),
+    seps=st.lists(st.sampled_from([" ", "  ", ", ", "-", "/", ""]), min_size=10, max_size=10),
+    upper=st.booleans(),
+    now=nows,
+    direction=st.sampled_from(["future", "past"]),
+)
+def test_time_vocabulary_soup_never_raises(
+    words: list[str], seps: list[str], upper: bool, now: datetime, direction: str
+) -> None:
+    """Random mixes of the words the rules look for reach far more code than random characters."""
+    text = "".join(w + s for w, s in zip(words, seps, strict=False))
+    text = text.upper() if upper else text
+    _check_invariants(text, timeparse._find(text, now, direction))
