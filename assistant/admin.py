@@ -15,7 +15,8 @@ from assistant.runtime import Runtime
 from storage import demo_seed as demo
 from storage import exporting, importing, migrate
 from storage.db import transaction
-from storage.models import ROLES, AuditEntry, ChannelIdentity, User
+from storage.models import AuditEntry, ChannelIdentity, User
+from storage.roles import ROLES
 
 
 class AdminError(Exception):

@@ -117,7 +117,7 @@ def train(path: Path) -> None:
                 "exclusive_classes": True,
                 "ngram_size": 2,
                 "no_output_layer": False,
-                "length": 262144,
+                "length": 131072,
             }
         },
     )

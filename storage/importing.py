@@ -23,7 +23,6 @@ from storage.coltypes import utcnow
 from storage.csv_formats import FORMATS, IMPORT_KINDS
 from storage.models import (
     ACTIVITY_TYPES,
-    ROLES,
     TASK_STATUSES,
     Account,
     Activity,
@@ -38,6 +37,7 @@ from storage.models import (
     name_key,
 )
 from storage.pipeline import default_pipeline
+from storage.roles import ROLES
 from storage.values import ValueProblem, parse_amount, parse_date, parse_datetime
 
 MAX_REPORTED = 20

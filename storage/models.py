@@ -26,7 +26,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.coltypes import UTCDateTime, utcnow
 
-ROLES = ("rep", "manager", "admin")
 ACTIVITY_TYPES = ("call", "meeting", "email", "note")
 TASK_STATUSES = ("open", "done", "cancelled")
 TICKET_STATUSES = ("open", "pending", "resolved", "closed")

@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.cli.common import common_options, runtime_from
-from assistant.nlu import store_parser
 from intents.catalogue import ROLES
-from intents.evaluate import Report
 
 
 def register(commands: Any) -> None:
@@ -58,6 +56,8 @@ def _line_text(line: str) -> tuple[str, str | None]:
 
 
 def run_parse(args: argparse.Namespace) -> int:
+    from assistant.nlu import store_parser
+
     runtime = runtime_from(args)
     parser = store_parser(runtime)
     if args.text:
@@ -72,6 +72,9 @@ def run_parse(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from assistant.nlu import store_parser
+    from intents.evaluate import Report
+
     runtime = runtime_from(args)
     parser = store_parser(runtime)
     report = Report()

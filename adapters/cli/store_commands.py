@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters.cli.common import common_options, runtime_from
-from assistant import admin
 from storage.csv_formats import EXPORT_KINDS, FORMATS, IMPORT_KINDS
-from storage.importing import CsvImportError
-from storage.models import ROLES
+from storage.roles import ROLES
 
 
 def register(commands: Any) -> None:
@@ -56,6 +54,8 @@ def register(commands: Any) -> None:
 
 
 def run_init(args: argparse.Namespace) -> int:
+    from assistant import admin
+
     runtime = runtime_from(args)
     before, after = admin.init_store(runtime)
     if before == after:
@@ -66,6 +66,9 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from assistant import admin
+    from storage.importing import CsvImportError
+
     runtime = runtime_from(args)
     if sys.stderr.isatty():
         print(f"Checking {args.file} ...", file=sys.stderr)
@@ -84,11 +87,15 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from assistant import admin
+
     admin.export_kind(runtime_from(args), args.kind, sys.stdout, args.format)
     return 0
 
 
 def run_users_add(args: argparse.Namespace) -> int:
+    from assistant import admin
+
     new = admin.NewUser(args.name, args.email, args.role, args.slack_id, args.telegram_id)
     user = admin.add_user(runtime_from(args), new)
     print(f"Added {user.name} <{user.email}> as {user.role}.")
@@ -96,6 +103,8 @@ def run_users_add(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from assistant import admin
+
     runtime = runtime_from(args)
     summary = admin.seed_demo(runtime)
     if summary is None:
