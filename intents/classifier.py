@@ -151,12 +151,15 @@ class IntentClassifier:
     nlp: object
     exact: dict[str, str]
 
-    def scores(self, features: str) -> dict[str, float]:
+    def scores(self, features: str, allowed: frozenset[str] | None = None) -> dict[str, float]:
+        """Intent -> probability, over the `allowed` intents only (renormalised)."""
         known = self.exact.get(features)
-        if known is not None:
+        if known is not None and (allowed is None or known in allowed):
             return {known: 1.0}
-        doc = self.nlp(features)  # type: ignore[operator]
-        return dict(doc.cats)
+        cats = self.nlp(features).cats  # type: ignore[operator]
+        kept = {k: v for k, v in cats.items() if allowed is None or k in allowed}
+        total = sum(kept.values()) or 1.0
+        return {k: v / total for k, v in kept.items()}
 
 
 @cache

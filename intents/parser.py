@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from intents.catalogue import catalogue
 from intents.classifier import IntentClassifier, load_classifier
@@ -33,16 +34,23 @@ class Parser:
         """Re-reads the names after the store changed."""
         self.index = NameIndex.build(source, common_words())
 
+    def parse_as(self, text: str, intent: str, now: datetime) -> dict[str, Any]:
+        """The slots `text` carries if it is read as `intent`: how an answer to a question is read."""
+        try:
+            analysis = analyse(text, now, self.index)
+            return fill(intent, analysis, now, self.index.articles, self.index.common_words)
+        except Exception:
+            log.exception("slot filling failed for %r", text)
+            return {}
+
     def parse(self, text: str, now: datetime, role: str = "rep") -> Parse:
         analysis = analyse(text, now, self.index)
         features = analysis.features()
         allowed = catalogue().allowed(role)
         if not any(c.isalnum() for c in features):
             return Parse(text, "out_of_scope", 1.0)
-        scores = {k: v for k, v in self.classifier.scores(features).items() if k in allowed}
-        total = sum(scores.values()) or 1.0
-        intent, score = max(scores.items(), key=lambda kv: kv[1])
-        confidence = score / total
+        scores = self.classifier.scores(features, allowed)
+        intent, confidence = max(scores.items(), key=lambda kv: kv[1])
         if role == "customer" and (intent in KB_FIRST or confidence < OUT_OF_SCOPE_BELOW):
             article = best_article(analysis.raw, self.index.articles)
             if article and article[1] >= KB_COVERAGE:

@@ -207,6 +207,10 @@ def log_activity(f: Filler) -> Slots:
     if kind:
         slots["activity_type"] = kind
     f.records(slots, {"account": "account", "contact": "contact", "deal": "deal"})
+    if "account" not in slots and "contact" not in slots:
+        unknown = _unknown_record(f)
+        if unknown:
+            slots["account"] = f.text(*unknown)
     tail = len(f.words)
     follow = f.index_of(*lexicon()["follow_up"], "remind me", "reminder")
     for span in f.times():
@@ -216,20 +220,40 @@ def log_activity(f: Filler) -> Slots:
             slots["when"] = f.date_value(span, past=True)
     if follow:
         tail = follow[0]
-    notes = _notes(f, tail)
+    notes = _notes(f, tail, _unknown_record(f) if "account" in slots and not f.a.of_kind("name") else None)
     if notes:
         slots["notes"] = notes
     return slots
 
 
-def _notes(f: Filler, tail: int) -> str | None:
+def _unknown_record(f: Filler) -> tuple[int, int] | None:
+    """A name the store does not know, right after 'with', 'at' or 'on': the words as written, when they
+    read as a name (capitalised, or not words the assistant knows)."""
+    hit = f.index_of("with", "at", "on")
+    if hit is None:
+        return None
+    i = j = hit[1]
+    while j < len(f.words) and j - i < 5:
+        token = f.a.tokens[j]
+        written = f.a.raw[token.start : token.end]
+        company = j > i and token.norm in lexicon()["company_words"]
+        known = token.norm in f.common and not written[:1].isupper() and not company
+        if token.punct or f.in_span[j] or known or find_cues([token.norm], "activity_type"):
+            break
+        j += 1
+    return (i, j) if j > i else None
+
+
+def _notes(f: Filler, tail: int, unknown: tuple[int, int] | None = None) -> str | None:
     """What was said about the activity: the words after its introduction (who, what, when) and a
     connector like 'about' or ':'."""
     intro = set(lexicon()["intro"])
     i = 0
     while i < tail:
         span = f.a.span_at(i)
-        if span is not None:
+        if unknown and unknown[0] <= i < unknown[1]:
+            i = unknown[1]
+        elif span is not None:
             i = span.last
         elif f.a.tokens[i].punct or f.words[i] in intro or find_cues([f.words[i]], "activity_type"):
             i += 1

@@ -31,12 +31,19 @@ def resolve_database_url(url: str | None = None) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    """Every transaction takes the write lock up front, so a read-then-write turn never fails half way
+    with SQLITE_BUSY when another process wrote in between; waiting is bounded by busy_timeout."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
@@ -46,6 +53,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
             Path(resolved.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(resolved, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if resolved.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)

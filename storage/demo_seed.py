@@ -135,7 +135,7 @@ def seed(session: Session, now: datetime) -> DemoSummary:
                     contact_id=contact.id if contact and kind != "note" else None,
                     deal_id=deal.id,
                     user_id=deal.owner_id,
-                    channel="terminal",
+                    channel="system",
                     occurred_at=at(day, rng.randint(8, 17), rng.choice([0, 15, 30, 45])),
                     notes=_fill(rng.choice(notes[kind]), contact=first, product=product),
                 )

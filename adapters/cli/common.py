@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -54,3 +55,25 @@ def runtime_from(args: argparse.Namespace) -> Runtime:
     return Runtime.from_settings(
         getattr(args, "db", None), getattr(args, "tz", None), getattr(args, "now", None)
     )
+
+
+class _OneLine(logging.Formatter):
+    """A failed turn is logged with its traceback; the user sees one line (all of it with --debug)."""
+
+    def __init__(self, command: str, debug: bool) -> None:
+        super().__init__()
+        self.command = command
+        self.debug = debug
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"crm {self.command}: {record.getMessage()}"
+        return super().format(record) if self.debug else line
+
+
+def log_to_stderr(command: str, debug: bool) -> None:
+    """Warnings and errors go to stderr as one plain line each, never as a bare traceback."""
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(_OneLine(command, debug))
+    root = logging.getLogger()
+    root.handlers = [handler]

@@ -10,11 +10,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from adapters.cli import nlu_commands, store_commands
-from adapters.cli.common import CliError, common_options
+from adapters.cli import chat_commands, nlu_commands, store_commands
+from adapters.cli.common import CliError, common_options, log_to_stderr
 
 Handler = Callable[[argparse.Namespace], int]
-MODULES = (store_commands, nlu_commands)
+MODULES = (store_commands, nlu_commands, chat_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    log_to_stderr(args.command, bool(getattr(args, "debug", False)))
     try:
         return handler(args)
     except KeyboardInterrupt:

@@ -1,0 +1,140 @@
+"""Every change the assistant makes is recorded (who, channel, before/after) so `undo` can put it back.
+
+One turn is one change group; undo reverts the user's newest group that is not undone yet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, DateTime, Numeric, select
+from sqlalchemy.orm import Session
+
+from storage.coltypes import UTCDateTime, utcnow
+from storage.models import AuditEntry, Base
+
+SKIP = {"created_at", "updated_at"}
+
+
+def snapshot(record: Base) -> dict[str, Any]:
+    """The record's columns as JSON values."""
+    out: dict[str, Any] = {}
+    for column in record.__table__.columns:  # type: ignore[attr-defined]
+        if column.key in SKIP:
+            continue
+        value = getattr(record, column.key)
+        if isinstance(value, datetime | date):
+            value = value.isoformat()
+        elif isinstance(value, Decimal):
+            value = str(value)
+        out[column.key] = value
+    return out
+
+
+def _restore(record: Base, values: dict[str, Any]) -> None:
+    columns = {c.key: c for c in record.__table__.columns}  # type: ignore[attr-defined]
+    for key, value in values.items():
+        column = columns.get(key)
+        if column is None or key in ("id", *SKIP):
+            continue
+        if value is not None:
+            if isinstance(column.type, UTCDateTime | DateTime):
+                value = datetime.fromisoformat(value)
+            elif isinstance(column.type, Date):
+                value = date.fromisoformat(value)
+            elif isinstance(column.type, Numeric):
+                value = Decimal(value)
+        setattr(record, key, value)
+
+
+@dataclass
+class Recorder:
+    session: Session
+    user_id: int | None
+    channel: str
+    group: str = field(default_factory=lambda: uuid.uuid4().hex)
+    summary: list[str] = field(default_factory=list)
+
+    def created(self, record: Base, what: str) -> None:
+        self.session.flush()
+        self._add("create", record, None, snapshot(record), what)
+
+    def updated(self, record: Base, before: dict[str, Any], what: str) -> None:
+        self.session.flush()
+        self._add("update", record, before, snapshot(record), what)
+
+    def _add(
+        self, action: str, record: Base, before: dict[str, Any] | None, after: dict[str, Any], what: str
+    ) -> None:
+        self.session.add(
+            AuditEntry(
+                user_id=self.user_id,
+                channel=self.channel,
+                change_group=self.group,
+                action=action,
+                entity=record.__tablename__,
+                entity_id=record.id,  # type: ignore[attr-defined]
+                before=before,
+                after={**after, "_what": what},
+            )
+        )
+
+
+def _model_for(table: str) -> type[Base]:
+    for mapper in Base.registry.mappers:
+        if mapper.class_.__tablename__ == table:
+            return mapper.class_
+    raise KeyError(table)
+
+
+def undo_last(session: Session, user_id: int, channel: str) -> str | None:
+    """Reverts the user's newest change group; returns what it was, or None if there is nothing."""
+    newest = session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.user_id == user_id,
+            AuditEntry.undone_at.is_(None),
+            AuditEntry.action.in_(("create", "update")),
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).first()
+    if newest is None:
+        return None
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.change_group == newest.change_group)
+        .order_by(AuditEntry.id.desc())
+    ).all()
+    now = utcnow()
+    what: list[str] = []
+    for entry in entries:
+        record = session.get(_model_for(entry.entity), entry.entity_id)
+        if record is None:
+            continue
+        before = snapshot(record)
+        if entry.action == "create":
+            record.deleted_at = now  # type: ignore[attr-defined]
+        elif entry.before is not None:
+            _restore(record, entry.before)
+        entry.undone_at = now
+        what.append(str((entry.after or {}).get("_what", entry.entity)))
+        session.add(
+            AuditEntry(
+                user_id=user_id,
+                channel=channel,
+                change_group=f"undo-{entry.change_group}",
+                action="undo",
+                entity=entry.entity,
+                entity_id=entry.entity_id,
+                before=before,
+                after=snapshot(record),
+                undone_at=now,
+            )
+        )
+    session.flush()
+    return "; ".join(reversed(what))

@@ -1,0 +1,191 @@
+"""The dialogue policy: answers to open questions, context, and running one skill per turn.
+
+A skill that lacks something answers with Ask / Choose / Confirm; the policy keeps that question in the
+conversation state, reads the next message as its answer (a number, a name, yes/no, cancel) and runs
+the skill again. A message that is clearly a new request drops the open question.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from assistant import records
+from assistant.audit import undo_last
+from assistant.messages import Button, Reply
+from assistant.replies import say
+from assistant.skills import SKILLS
+from assistant.turn import Ask, Choose, Outcome, Turn
+from intents.parse import Parse
+from intents.parser import Parser
+
+FREE_TEXT = {"task", "subject", "notes"}
+ORDINALS = {
+    **{w: i for i, w in enumerate(("first", "second", "third", "fourth", "fifth", "sixth", "seventh"), 1)},
+    **{
+        w: i
+        for i, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine"), 1)
+    },
+    "last": -1,
+}
+NEW_REQUEST = 0.85  # a parse this sure of a new staff request is not an answer to the open question
+SMALL_TALK = {"help", "greet", "affirm", "deny", "cancel", "out_of_scope"}
+
+
+class Policy:
+    def __init__(self, parser: Parser) -> None:
+        self.parser = parser
+
+    def respond(self, turn: Turn, text: str) -> Reply:
+        parse = self.parser.parse(text, turn.now, turn.role)
+        pending = turn.state.get("pending")
+        if pending:
+            answered = self._answer(turn, pending, parse, text)
+            if answered is not None:
+                return answered
+            turn.state.pop("pending", None)
+        return self.run(turn, parse.intent, parse.slots, parse)
+
+    # open questions ---------------------------------------------------------------------------------
+
+    def _answer(self, turn: Turn, pending: dict[str, Any], parse: Parse, text: str) -> Reply | None:
+        intent, slots = pending["intent"], dict(pending["slots"])
+        if parse.intent == "cancel" or (parse.intent == "deny" and pending["kind"] != "confirm"):
+            turn.state.pop("pending", None)
+            return Reply(say("cancelled"), intent=parse.intent)
+        if pending["kind"] == "confirm":
+            if parse.intent == "affirm":
+                turn.state.pop("pending", None)
+                return self.run(turn, intent, {**slots, pending["flag"]: True}, parse)
+            if parse.intent == "deny":
+                turn.state.pop("pending", None)
+                return Reply(say("denied"), intent=parse.intent)
+            return None
+        if pending["kind"] == "choose":
+            choice = pick(text, pending["options"])
+            if choice is not None:
+                turn.state.pop("pending", None)
+                return self.run(turn, intent, {**slots, pending["slot"]: choice}, parse)
+            if self._new_request(parse):
+                return None
+            return Reply(say("choice_not_understood", n=len(pending["options"])), intent=parse.intent)
+        slot = pending["slot"]
+        if parse.intent == intent:
+            merged = {**slots, **parse.slots}
+        else:
+            value = (
+                text.strip(" .!?")
+                if slot in FREE_TEXT
+                else self.parser.parse_as(text, intent, turn.now).get(slot)
+            )
+            if value is None and slot == "account" and not self._new_request(parse):
+                value = parse.slots.get("account") or text.strip(" .!?")
+            if value is None:
+                return None if self._new_request(parse) else Reply(pending["question"], intent=parse.intent)
+            merged = {**slots, slot: value}
+        turn.state.pop("pending", None)
+        return self.run(turn, intent, merged, parse)
+
+    @staticmethod
+    def _new_request(parse: Parse) -> bool:
+        return parse.intent not in SMALL_TALK and parse.confidence >= NEW_REQUEST and bool(parse.slots)
+
+    # running a skill --------------------------------------------------------------------------------
+
+    def run(self, turn: Turn, intent: str, slots: dict[str, Any], parse: Parse) -> Reply:
+        reply = self._conversation(turn, intent, parse)
+        if reply is None:
+            outcome = self._skill(turn, intent, slots)
+            reply = self._render(turn, intent, slots, outcome)
+        reply.intent = parse.intent if reply.intent is None else reply.intent
+        reply.slots = reply.slots or parse.slots
+        return reply
+
+    def _skill(self, turn: Turn, intent: str, slots: dict[str, Any]) -> Outcome:
+        skill = SKILLS.get(intent)
+        if skill is None:
+            return Reply(say("not_understood"))
+        savepoint = turn.session.begin_nested()
+        try:
+            outcome = skill(turn, slots)
+            done = isinstance(outcome, Reply)
+        except records.Missing as missing:
+            outcome = missing.outcome if not isinstance(missing.outcome, str) else Reply(missing.outcome)
+            done = False
+        if done:
+            savepoint.commit()
+        else:
+            savepoint.rollback()  # a question or a refusal: nothing of this attempt is kept
+        return outcome
+
+    def _render(self, turn: Turn, intent: str, slots: dict[str, Any], outcome: Outcome) -> Reply:
+        if isinstance(outcome, Reply):
+            outcome.intent = intent
+            return outcome
+        base = {"intent": intent, "slots": slots}
+        if isinstance(outcome, Ask):
+            turn.state["pending"] = {
+                **base,
+                "kind": "ask",
+                "slot": outcome.slot,
+                "question": outcome.question,
+            }
+            return Reply(outcome.question, intent=intent)
+        if isinstance(outcome, Choose):
+            turn.state["pending"] = {
+                **base,
+                "kind": "choose",
+                "slot": outcome.slot,
+                "options": outcome.options,
+            }
+            lines = [say("choose", what=outcome.what)] + [
+                f"{i}. {o}" for i, o in enumerate(outcome.options, 1)
+            ]
+            buttons = [Button(o, str(i), "choose") for i, o in enumerate(outcome.options, 1)]
+            return Reply(
+                "\n".join(lines),
+                speech=f"{lines[0]} {', or '.join(outcome.options)}?",
+                buttons=buttons,
+                intent=intent,
+            )
+        turn.state["pending"] = {**base, "kind": "confirm", "flag": outcome.flag}
+        buttons = [Button("Yes", "yes", "confirm"), Button("No", "no", "cancel")]
+        return Reply(outcome.question, buttons=buttons, intent=intent)
+
+    # small talk and undo ----------------------------------------------------------------------------
+
+    def _conversation(self, turn: Turn, intent: str, parse: Parse) -> Reply | None:
+        customer = turn.user is None
+        if intent == "help":
+            return Reply(say("help_customer" if customer else "help_staff"))
+        if intent == "greet":
+            words = set(re.findall(r"[a-z]+", parse.text.lower()))
+            if words & {"thanks", "thank", "thx", "ty", "cheers", "appreciate"}:
+                return Reply(say("greet_thanks"))
+            if words & {"bye", "goodbye", "later", "cya", "night"}:
+                return Reply(say("greet_bye"))
+            first = turn.user.name.split()[0] if turn.user else "there"
+            return Reply(say("greet_hello", name=first))
+        if intent in ("affirm", "deny"):
+            return Reply(say("nothing_pending"))
+        if intent == "cancel":
+            return Reply(say("cancelled"))
+        if intent == "out_of_scope":
+            return Reply(say("not_understood_customer" if customer else "not_understood"))
+        if intent == "undo" and turn.user is not None:
+            what = undo_last(turn.session, turn.user.id, turn.channel)
+            return Reply(say("undone", what=what) if what else say("nothing_to_undo"))
+        return None
+
+
+def pick(text: str, options: list[str]) -> str | None:
+    """An answer to "which one?": a number, an ordinal word, or (part of) a name."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    for word in words:
+        number = int(word) if word.isdigit() else ORDINALS.get(word)
+        if number is not None and (1 <= number <= len(options) or number == -1):
+            return options[number - 1] if number > 0 else options[-1]
+    match = process.extractOne(text, options, scorer=fuzz.WRatio, score_cutoff=75)
+    return match[0] if match else None

@@ -1,0 +1,158 @@
+"""The engine: one message in, one reply out, in one transaction under the conversation's lock.
+
+identity -> user or customer; the conversation row is updated first, which takes the lock (a row lock
+on PostgreSQL, the write lock on SQLite) for the whole turn; state is loaded, the policy runs one
+skill, state is saved, and everything commits together or not at all.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from assistant.audit import Recorder
+from assistant.dialogue import Policy
+from assistant.messages import Message, Reply
+from assistant.replies import say
+from assistant.runtime import Runtime
+from assistant.store_names import StoreNames
+from assistant.turn import Turn
+from intents.names import NamedRecord
+from intents.parser import Parser
+from storage.db import transaction
+from storage.models import Account, ChannelIdentity, Contact, Conversation, Customer, Deal, User
+
+log = logging.getLogger(__name__)
+NAMED = {"accounts": "account", "contacts": "contact", "deals": "deal", "users": "user"}
+
+
+class Assistant:
+    def __init__(self, runtime: Runtime) -> None:
+        runtime.ensure_schema()
+        self.runtime = runtime
+        self.names = StoreNames(runtime.sessions)
+        self.parser = Parser.build(self.names)
+        self.policy = Policy(self.parser)
+        self._names_version = self.names.version()
+
+    def default_staff_email(self) -> str | None:
+        with self.runtime.sessions() as session:
+            emails = session.scalars(select(User.email).where(User.deleted_at.is_(None)).limit(2)).all()
+        return emails[0] if len(emails) == 1 else None
+
+    def handle(self, message: Message) -> Reply:
+        """Never raises: a failed turn rolls back and says so."""
+        try:
+            return self._handle(message)
+        except OperationalError:
+            log.exception("store unavailable")
+            return Reply(say("store_busy"))
+        except Exception:
+            log.exception("turn failed: %r", message.text)
+            return Reply(say("error"))
+
+    def _handle(self, message: Message) -> Reply:
+        self._refresh_names()
+        for attempt in range(2):
+            try:
+                with transaction(self.runtime.sessions) as session:
+                    reply, created = self._turn(session, message)
+                break
+            except IntegrityError:
+                if attempt:
+                    raise  # two first messages of one conversation raced; the second try finds the row
+        for record in created:
+            self.parser.index.add(record)
+        if created:
+            self._names_version = self.names.version()
+        return reply
+
+    def _refresh_names(self) -> None:
+        version = self.names.version()
+        if version != self._names_version:
+            self.parser.refresh(self.names)
+            self._names_version = version
+
+    def _lock(self, session: Session, message: Message) -> Conversation:
+        where = (Conversation.channel == message.channel, Conversation.external_id == message.sender)
+        touched = session.execute(update(Conversation).where(*where).values(version=Conversation.version + 1))
+        if touched.rowcount == 0:  # type: ignore[attr-defined]
+            session.add(
+                Conversation(channel=message.channel, external_id=message.sender, state={}, version=1)
+            )
+            session.flush()
+        conversation = session.scalars(select(Conversation).where(*where).with_for_update()).one()
+        return conversation
+
+    def _identify(self, session: Session, message: Message) -> tuple[User | None, Customer | None]:
+        identity = session.scalars(
+            select(ChannelIdentity).where(
+                ChannelIdentity.channel == message.channel, ChannelIdentity.external_id == message.sender
+            )
+        ).first()
+        if message.customer:
+            if identity is not None and identity.customer is not None:
+                return None, identity.customer
+            customer = None
+            if "@" in message.sender:
+                customer = session.scalars(select(Customer).where(Customer.email == message.sender)).first()
+                if customer is None:
+                    contact = session.scalars(select(Contact).where(Contact.email == message.sender)).first()
+                    customer = Customer(
+                        email=message.sender,
+                        name=contact.name if contact else None,
+                        contact_id=contact.id if contact else None,
+                    )
+            customer = customer or Customer()
+            session.add(customer)
+            session.flush()
+            session.add(
+                ChannelIdentity(channel=message.channel, external_id=message.sender, customer_id=customer.id)
+            )
+            return None, customer
+        if identity is not None and identity.user is not None and identity.user.deleted_at is None:
+            return identity.user, None
+        if message.channel in ("terminal", "voice") and "@" in message.sender:
+            user = session.scalars(
+                select(User).where(User.email == message.sender, User.deleted_at.is_(None))
+            ).first()
+            return user, None
+        return None, None
+
+    def _turn(self, session: Session, message: Message) -> tuple[Reply, list[NamedRecord]]:
+        user, customer = self._identify(session, message)
+        if user is None and customer is None:
+            return Reply(say("unknown_staff", who=message.sender), intent="unknown_user"), []
+        conversation = self._lock(session, message)
+        conversation.user_id = user.id if user else None
+        conversation.customer_id = customer.id if customer else None
+        tz = self.runtime.tz
+        state: dict[str, Any] = copy.deepcopy(conversation.state or {})  # a new object, so the change is seen
+        recorder = Recorder(session, user.id if user else None, message.channel)
+        turn = Turn(session, user, customer, message.channel, self.runtime.now(), tz, state, recorder)
+        reply = self.policy.respond(turn, message.text)
+        conversation.state = state
+        session.flush()
+        return reply, self._created_names(session, recorder.group)
+
+    @staticmethod
+    def _created_names(session: Session, group: str) -> list[NamedRecord]:
+        from storage.models import AuditEntry
+
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.change_group == group, AuditEntry.action == "create")
+        ).all()
+        out: list[NamedRecord] = []
+        for entry in entries:
+            kind = NAMED.get(entry.entity)
+            model = {"accounts": Account, "contacts": Contact, "deals": Deal, "users": User}.get(entry.entity)
+            record = session.get(model, entry.entity_id) if model and kind else None
+            if record is not None:
+                account = getattr(record, "account", None)
+                out.append(NamedRecord(kind, record.name, account.name if account else None))  # type: ignore[arg-type]
+        return out

@@ -1,0 +1,69 @@
+"""The platform-neutral message and reply every channel speaks (shared/spec/architecture.md).
+
+Adapters turn a platform event into a `Message` and render a `Reply` their own way: Block Kit, an
+inline keyboard, a terminal table, speech. Nothing here knows any platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Message:
+    channel: str  # terminal, slack, telegram, voice, web
+    sender: str  # the sender's identity on that channel: an e-mail at the terminal, a Slack user id, ...
+    text: str
+    message_id: str | None = None  # for de-duplication of platform retries
+    customer: bool = False  # the support chatbot: the sender is a customer, never staff
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    value: str  # the text this button sends as the next turn ("yes", "undo", "2", ...)
+    kind: str = "choose"  # confirm, cancel, undo, choose, done, snooze
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...] = ()  # which columns to right-align
+    total: tuple[str, ...] | None = None
+
+
+@dataclass
+class Reply:
+    """What the assistant says: text (light markdown: *bold*), a plain fallback, a speakable form."""
+
+    text: str
+    plain: str = ""
+    speech: str = ""
+    buttons: list[Button] = field(default_factory=list)
+    table: Table | None = None
+    intent: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.plain:
+            self.plain = self.text.replace("*", "")
+        if not self.speech:
+            self.speech = self.plain.split("\n")[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.plain,
+            "buttons": [{"label": b.label, "value": b.value, "kind": b.kind} for b in self.buttons],
+            "table": (
+                {
+                    "columns": list(self.table.columns),
+                    "rows": [list(r) for r in self.table.rows],
+                    "total": list(self.table.total) if self.table.total else None,
+                }
+                if self.table
+                else None
+            ),
+            "speech": self.speech,
+        }

@@ -1,0 +1,138 @@
+"""Finding the records a turn talks about: by the parser's canonical names, by context, or by asking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from assistant.replies import say
+from assistant.turn import Ask, Choose, Turn
+from storage.models import Account, Contact, Deal, User, name_key
+from storage.pipeline import default_pipeline
+
+
+class Missing(Exception):
+    """Raised with the Ask/Choose/Reply text that the dialogue must answer with instead."""
+
+    def __init__(self, outcome: Any) -> None:
+        super().__init__(str(outcome))
+        self.outcome = outcome
+
+
+def _ambiguous(value: Any) -> list[str] | None:
+    return value.get("ambiguous") if isinstance(value, dict) else None
+
+
+def account_by_name(turn: Turn, name: str) -> Account | None:
+    return turn.session.scalars(
+        select(Account).where(Account.name_key == name_key(name), Account.deleted_at.is_(None))
+    ).first()
+
+
+def account(turn: Turn, slots: dict[str, Any], slot: str = "account", ask: bool = True) -> Account | None:
+    """The account named in `slot`, else the one in context, else (if `ask`) a question."""
+    value = slots.get(slot)
+    if (options := _ambiguous(value)) is not None:
+        raise Missing(Choose(slot, "account", options))
+    if isinstance(value, str):
+        found = account_by_name(turn, value)
+        if found is None:
+            raise Missing(say("unknown_account", name=value))
+        return found
+    if (account_id := turn.context.get("account_id")) is not None:
+        found = turn.session.get(Account, account_id)
+        if found is not None and found.deleted_at is None:
+            return found
+    if ask:
+        raise Missing(Ask(slot, say("ask_account")))
+    return None
+
+
+def contact(turn: Turn, slots: dict[str, Any], account_hint: Account | None = None) -> Contact | None:
+    value = slots.get("contact")
+    if (options := _ambiguous(value)) is not None:
+        if account_hint is not None:
+            at = turn.session.scalars(
+                select(Contact.name).where(
+                    Contact.account_id == account_hint.id,
+                    Contact.name.in_(options),
+                    Contact.deleted_at.is_(None),
+                )
+            ).all()
+            if len(at) == 1:
+                value = at[0]
+            else:
+                raise Missing(Choose("contact", "contact", options))
+        else:
+            raise Missing(Choose("contact", "contact", options))
+    if not isinstance(value, str):
+        return None
+    query = select(Contact).where(Contact.name_key == name_key(value), Contact.deleted_at.is_(None))
+    found = turn.session.scalars(query).all()
+    if account_hint is not None and len(found) > 1:
+        found = [c for c in found if c.account_id == account_hint.id] or found
+    if not found:
+        raise Missing(say("unknown_contact", name=value))
+    return found[0]
+
+
+def user(turn: Turn, value: Any) -> User | None:
+    if value is None:
+        return None
+    if value == "me":
+        return turn.user
+    if (options := _ambiguous(value)) is not None:
+        raise Missing(Choose("owner", "colleague", options))
+    found = turn.session.scalars(select(User).where(User.name == value, User.deleted_at.is_(None))).first()
+    if found is None:
+        raise Missing(say("unknown_user", name=value))
+    return found
+
+
+def open_deals(turn: Turn, account_id: int) -> list[Deal]:
+    return list(
+        turn.session.scalars(
+            select(Deal)
+            .where(
+                Deal.account_id == account_id,
+                Deal.deleted_at.is_(None),
+                Deal.stage.in_(default_pipeline().open_keys),
+            )
+            .order_by(Deal.close_date)
+        )
+    )
+
+
+def deal(turn: Turn, slots: dict[str, Any]) -> Deal:
+    """The deal named, else the account's only open deal, else the one in context, else a question."""
+    value = slots.get("deal")
+    if (options := _ambiguous(value)) is not None:
+        raise Missing(Choose("deal", "deal", options))
+    if isinstance(value, str):
+        found = turn.session.scalars(
+            select(Deal).where(Deal.name_key == name_key(value), Deal.deleted_at.is_(None))
+        ).all()
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise Missing(Choose("deal", "deal", sorted({d.name for d in found})))
+    if slots.get("account") is not None:
+        acct = account(turn, slots)
+        assert acct is not None
+        deals = open_deals(turn, acct.id)
+        if not deals:
+            raise Missing(say("no_open_deals", account=acct.name))
+        if len(deals) == 1:
+            return deals[0]
+        context_deal = turn.context.get("deal_id")
+        if context_deal in {d.id for d in deals}:
+            return next(d for d in deals if d.id == context_deal)
+        raise Missing(Choose("deal", "deal", [d.name for d in deals]))
+    if (deal_id := turn.context.get("deal_id")) is not None:
+        found_deal = turn.session.get(Deal, deal_id)
+        if found_deal is not None and found_deal.deleted_at is None:
+            return found_deal
+    if (account_id := turn.context.get("account_id")) is not None:
+        return deal(turn, {**slots, "account": turn.session.get(Account, account_id).name})  # type: ignore[union-attr]
+    raise Missing(Ask("account", say("ask_deal")))

@@ -1,0 +1,77 @@
+"""log_activity: a call, meeting, e-mail or note, with an optional follow-up task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant import records
+from assistant.messages import Reply
+from assistant.replies import day, say
+from assistant.turn import Confirm, Outcome, Turn, undo_button
+from assistant.when import local
+from storage.models import Account, Activity, Task, name_key
+
+ARTICLE = {"call": "a call", "meeting": "a meeting", "email": "an e-mail", "note": "a note"}
+
+
+def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    assert turn.user is not None
+    name = slots.get("account")
+    if isinstance(name, str) and records.account_by_name(turn, name) is None:
+        if not slots.get("_create"):
+            return Confirm(say("confirm_create_account", name=name), "_create")
+        created = Account(name=name, name_key=name_key(name), owner_id=turn.user.id)
+        turn.session.add(created)
+        turn.audit.created(created, f"the account {name}")
+    contact = records.contact(turn, slots)
+    hint = contact.account if contact is not None and slots.get("account") is None else None
+    account = hint or records.account(turn, slots)
+    assert account is not None
+    if contact is None and slots.get("contact") is not None:
+        contact = records.contact(turn, slots, account)
+    deal = records.deal(turn, slots) if slots.get("deal") else None
+    kind = slots.get("activity_type") or "note"
+    when, has_time = local(slots["when"], turn.tz) if slots.get("when") else (turn.now, True)
+    activity = Activity(
+        type=kind,
+        account_id=account.id,
+        contact_id=contact.id if contact else None,
+        deal_id=deal.id if deal else None,
+        user_id=turn.user.id,
+        channel=turn.channel,
+        occurred_at=when,
+        notes=slots.get("notes"),
+    )
+    turn.session.add(activity)
+    for record in (account, deal):
+        if record is not None and (record.last_activity_at is None or record.last_activity_at < when):
+            record.last_activity_at = when
+    who = f"{contact.name} ({account.name})" if contact else account.name
+    turn.audit.created(activity, f"{ARTICLE[kind]} with {who}")
+    text = say(
+        "logged",
+        activity=ARTICLE[kind],
+        who=who,
+        when=day(when if has_time else when.date(), turn.now.date()),
+    )
+    if slots.get("follow_up"):
+        due, due_has_time = local(slots["follow_up"], turn.tz)
+        task = Task(
+            title=f"Follow up with {contact.name if contact else account.name}",
+            due_at=due,
+            due_has_time=due_has_time,
+            assignee_id=turn.user.id,
+            created_by_id=turn.user.id,
+            account_id=account.id,
+            contact_id=contact.id if contact else None,
+            deal_id=deal.id if deal else None,
+        )
+        turn.session.add(task)
+        turn.audit.created(task, f"follow-up task for {day(due, turn.now.date())}")
+        text += " " + say("follow_up_created", due=day(due if due_has_time else due.date(), turn.now.date()))
+    if slots.get("notes"):
+        text += "\n" + say("logged_notes", notes=slots["notes"])
+    turn.remember(
+        account_id=account.id, contact_id=contact.id if contact else None, deal_id=deal.id if deal else None
+    )
+    return Reply(text, buttons=undo_button())

@@ -1,0 +1,111 @@
+"""create_deal and update_deal: the pipeline's records, with the stage setting the probability."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from assistant import records
+from assistant.audit import snapshot
+from assistant.messages import Reply
+from assistant.permissions import can_change_deal
+from assistant.replies import day, money, say
+from assistant.turn import Ask, Confirm, Outcome, Turn, undo_button
+from storage.models import Account, Deal, name_key
+from storage.pipeline import default_pipeline
+
+
+def _set_stage(deal: Deal, stage: str, today: date) -> None:
+    pipeline = default_pipeline()
+    deal.stage = stage
+    deal.probability = pipeline.stage(stage).probability
+    deal.closed_on = None if pipeline.stage(stage).open else today
+
+
+def _details(deal: Deal, today: date) -> str:
+    stage = default_pipeline().stage(deal.stage)
+    parts = [money(deal.amount) if deal.amount is not None else "no amount yet", f"{stage.label.lower()}"]
+    if deal.close_date:
+        parts.append(f"closing {day(deal.close_date, today)}")
+    return ", ".join(parts)
+
+
+def create_deal(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    assert turn.user is not None
+    name = slots.get("account")
+    if isinstance(name, str) and records.account_by_name(turn, name) is None:
+        if not slots.get("_create"):
+            return Confirm(say("confirm_create_account", name=name), "_create")
+        created = Account(name=name, name_key=name_key(name), owner_id=turn.user.id)
+        turn.session.add(created)
+        turn.audit.created(created, f"account {name}")
+    account = records.account(turn, slots)
+    assert account is not None
+    title = slots.get("deal") or f"{account.name} deal"
+    taken = set(
+        turn.session.scalars(
+            select(Deal.name_key).where(Deal.account_id == account.id, Deal.deleted_at.is_(None))
+        )
+    )
+    if slots.get("deal") and name_key(title) in taken:
+        return Reply(say("deal_exists", account=account.name, deal=title))
+    base, n = title, 2
+    while name_key(title) in taken:
+        title, n = f"{base} {n}", n + 1
+    today = turn.now.date()
+    deal = Deal(
+        name=title,
+        name_key=name_key(title),
+        account_id=account.id,
+        amount=Decimal(str(slots["amount"])) if slots.get("amount") is not None else None,
+        currency=default_pipeline().currency,
+        owner_id=turn.user.id,
+        close_date=date.fromisoformat(slots["close_date"][:10]) if slots.get("close_date") else None,
+        created_at=turn.now,
+    )
+    _set_stage(deal, slots.get("stage") or default_pipeline().stages[0].key, today)
+    turn.session.add(deal)
+    turn.audit.created(deal, f"the deal {title}")
+    turn.remember(account_id=account.id, deal_id=deal.id)
+    return Reply(say("deal_created", deal=title, details=_details(deal, today)), buttons=undo_button())
+
+
+CHANGES = ("stage", "amount", "close_date", "owner")
+
+
+def update_deal(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    assert turn.user is not None
+    deal = records.deal(turn, slots)
+    turn.remember(account_id=deal.account_id, deal_id=deal.id)
+    if not any(slots.get(k) is not None for k in CHANGES):
+        return Ask("stage", say("ask_what_change", deal=deal.name))
+    if not can_change_deal(turn, deal):
+        owner = deal.owner.name if deal.owner else "nobody"
+        return Reply(say("not_your_deal", deal=deal.name, owner=owner))
+    today = turn.now.date()
+    before = snapshot(deal)
+    changes: list[str] = []
+    if (stage := slots.get("stage")) and stage != deal.stage:
+        _set_stage(deal, stage, today)
+        label = default_pipeline().stage(stage).label.lower()
+        changes.append(f"stage {label} ({deal.probability}%)")
+    if slots.get("amount") is not None and Decimal(str(slots["amount"])) != deal.amount:
+        deal.amount = Decimal(str(slots["amount"]))
+        changes.append(f"amount {money(deal.amount)}")
+    if slots.get("close_date"):
+        close = date.fromisoformat(slots["close_date"][:10])
+        if close != deal.close_date:
+            deal.close_date = close
+            changes.append(f"close date {day(close, today)}")
+    if slots.get("owner") is not None:
+        owner = records.user(turn, slots["owner"])
+        if owner is not None and owner.id != deal.owner_id:
+            deal.owner_id = owner.id
+            changes.append(f"owner {owner.name}")
+    if not changes:
+        return Reply(say("deal_unchanged", deal=deal.name))
+    turn.audit.updated(deal, before, f"{', '.join(changes)} on {deal.name}")
+    return Reply(say("deal_updated", deal=deal.name, changes=", ".join(changes)), buttons=undo_button())

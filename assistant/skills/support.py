@@ -1,0 +1,70 @@
+"""The support chatbot's skills: faq, open_ticket, ticket_status, human_handoff.
+
+A customer only ever reaches the knowledge base and their own tickets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from assistant.messages import Reply
+from assistant.replies import say
+from assistant.turn import Ask, Outcome, Turn
+from storage.models import KbArticle, Ticket, TicketMessage
+
+FIRST_TICKET = 1000
+
+
+def faq(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    article = None
+    if slots.get("article"):
+        article = turn.session.scalars(
+            select(KbArticle).where(KbArticle.key == slots["article"], KbArticle.deleted_at.is_(None))
+        ).first()
+    if article is None:
+        return Reply(say("faq_unknown"))
+    return Reply(say("faq_answer", answer=article.answer))
+
+
+def _new_ticket(turn: Turn, subject: str, priority: str = "normal") -> Ticket:
+    assert turn.customer is not None
+    number = (turn.session.scalar(select(func.max(Ticket.number))) or FIRST_TICKET - 1) + 1
+    ticket = Ticket(number=number, subject=subject[:500], priority=priority, customer_id=turn.customer.id)
+    ticket.messages = [TicketMessage(author="customer", body=subject)]
+    turn.session.add(ticket)
+    turn.session.flush()
+    return ticket
+
+
+def open_ticket(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    subject = slots.get("subject")
+    if not subject:
+        return Ask("subject", say("ask_ticket_subject"))
+    ticket = _new_ticket(turn, subject)
+    return Reply(say("ticket_opened", number=ticket.number, subject=ticket.subject))
+
+
+def ticket_status(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    assert turn.customer is not None
+    number = slots.get("ticket")
+    if number is None:
+        return Ask("ticket", say("ask_ticket_number"))
+    ticket = turn.session.scalars(
+        select(Ticket).where(
+            Ticket.number == int(number), Ticket.customer_id == turn.customer.id, Ticket.deleted_at.is_(None)
+        )
+    ).first()
+    if ticket is None:
+        return Reply(say("ticket_unknown", number=number))
+    last = ticket.messages[-1] if ticket.messages else None
+    latest = f'Latest from {"us" if last.author != "customer" else "you"}: "{last.body}"' if last else ""
+    return Reply(
+        say("ticket_status", number=ticket.number, subject=ticket.subject, status=ticket.status, last=latest)
+    )
+
+
+def human_handoff(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    ticket = _new_ticket(turn, "Asked to talk to a person", priority="high")
+    return Reply(say("handoff", number=ticket.number))

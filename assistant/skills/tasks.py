@@ -1,0 +1,126 @@
+"""create_task, list_tasks and complete_task: the follow-ups reps trust the assistant with."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from rapidfuzz import fuzz, utils
+from sqlalchemy import select
+
+from assistant import records
+from assistant.audit import snapshot
+from assistant.messages import Reply, Table
+from assistant.permissions import can_change_task
+from assistant.replies import day, say
+from assistant.turn import Ask, Choose, Outcome, Turn, undo_button
+from assistant.when import local, period
+from storage.models import Task, User
+
+
+def create_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    assert turn.user is not None
+    title = slots.get("task")
+    if not title:
+        return Ask("task", say("ask_task"))
+    assignee = records.user(turn, slots.get("assignee")) or turn.user
+    due: datetime | None = None
+    has_time = False
+    if slots.get("due"):
+        due, has_time = local(slots["due"], turn.tz)
+        if (due if has_time else due.date()) < (turn.now if has_time else turn.now.date()):
+            return Ask("due", say("task_past_due", due=day(due, turn.now.date())))
+    contact = records.contact(turn, slots) if slots.get("contact") else None
+    account = (
+        records.account(turn, slots, ask=False)
+        if slots.get("account")
+        else (contact.account if contact else None)
+    )
+    deal = records.deal(turn, slots) if slots.get("deal") else None
+    task = Task(
+        title=title,
+        due_at=due,
+        due_has_time=has_time,
+        assignee_id=assignee.id,
+        created_by_id=turn.user.id,
+        account_id=account.id if account else None,
+        contact_id=contact.id if contact else None,
+        deal_id=deal.id if deal else None,
+    )
+    turn.session.add(task)
+    turn.audit.created(task, f"the task {title}")
+    turn.remember(account_id=account.id if account else None, contact_id=contact.id if contact else None)
+    who = "you" if assignee.id == turn.user.id else assignee.name
+    when = f", {day(due if has_time else due.date(), turn.now.date())}" if due else ""
+    return Reply(say("task_created", who=who, task=title, due=when), buttons=undo_button())
+
+
+def _task_rows(turn: Turn, tasks: list[Task]) -> Table:
+    today = turn.now.date()
+    rows = []
+    for task in tasks:
+        due = task.due_at.astimezone(turn.tz) if task.due_at else None
+        when = day(due if task.due_has_time else due.date(), today) if due else "-"
+        rows.append((when, task.title, task.account.name if task.account else "-"))
+    return Table(("Due", "Task", "Account"), tuple(rows))
+
+
+def list_tasks(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    assert turn.user is not None
+    assignee: User = records.user(turn, slots.get("assignee")) or turn.user
+    status = slots.get("status") or "open"
+    query = select(Task).where(Task.assignee_id == assignee.id, Task.deleted_at.is_(None))
+    query = query.where(Task.status == ("done" if status == "done" else "open"))
+    if status == "overdue":
+        query = query.where(Task.due_at < turn.now)
+    span = period(slots.get("period"))
+    if span:
+        start = datetime.combine(span[0], datetime.min.time(), turn.tz)
+        end = datetime.combine(span[1] + timedelta(days=1), datetime.min.time(), turn.tz)
+        column = Task.completed_at if status == "done" else Task.due_at
+        query = query.where(column >= start, column < end)
+    tasks = list(turn.session.scalars(query.order_by(Task.due_at.is_(None), Task.due_at).limit(50)))
+    whose = "Your" if assignee.id == turn.user.id else f"{assignee.name}'s"
+    label = {"open": "open tasks", "overdue": "overdue tasks", "done": "done tasks"}[status]
+    if not tasks:
+        return Reply(say("no_tasks", what=label.replace(" tasks", "")))
+    return Reply(say("tasks_header", title=f"{whose} {label} ({len(tasks)})"), table=_task_rows(turn, tasks))
+
+
+def _likeness(said: str, title: str) -> float:
+    return float(fuzz.token_set_ratio(said, title, processor=utils.default_process))
+
+
+def complete_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    assert turn.user is not None
+    query = select(Task).where(Task.status == "open", Task.deleted_at.is_(None))
+    if not turn.is_manager:
+        query = query.where(Task.assignee_id == turn.user.id)
+    if slots.get("account"):
+        account = records.account(turn, slots)
+        query = query.where(Task.account_id == account.id)  # type: ignore[union-attr]
+    if slots.get("contact"):
+        contact = records.contact(turn, slots)
+        if contact is not None:
+            query = query.where(Task.contact_id == contact.id)
+    candidates = list(turn.session.scalars(query.order_by(Task.due_at)))
+    wanted = slots.get("task")
+    if wanted:
+        scored = sorted(((_likeness(wanted, t.title), t) for t in candidates), key=lambda p: -p[0])
+        candidates = [t for score, t in scored if score >= 60 and score >= scored[0][0] - 5]
+    if not candidates:
+        return Reply(say("task_not_found", task=wanted or "that"))
+    if len(candidates) > 1:
+        chosen = slots.get("_choice")
+        match = next((t for t in candidates if t.title == chosen), None)
+        if match is None:
+            return Choose("_choice", "task", [t.title for t in candidates[:9]])
+        candidates = [match]
+    task = candidates[0]
+    if not can_change_task(turn, task):
+        return Reply(say("not_your_task", owner=task.assignee.name if task.assignee else "someone"))
+    before = snapshot(task)
+    task.status = "done"
+    task.completed_at = turn.now
+    turn.audit.updated(task, before, f"done: {task.title}")
+    return Reply(say("task_done", task=task.title), buttons=undo_button())

@@ -1,0 +1,78 @@
+"""One turn's world: who speaks, the session of its transaction, the clock, the conversation state,
+and what a skill can answer with (a reply, or a question the dialogue policy keeps open)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from assistant.audit import Recorder
+from assistant.messages import Button, Reply
+from storage.models import Customer, User
+
+
+@dataclass
+class Turn:
+    session: Session
+    user: User | None
+    customer: Customer | None
+    channel: str
+    now: datetime  # aware, in the user's zone
+    tz: ZoneInfo
+    state: dict[str, Any]
+    audit: Recorder
+
+    @property
+    def role(self) -> str:
+        return self.user.role if self.user else "customer"
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role in ("manager", "admin")
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return self.state.setdefault("context", {})
+
+    def remember(self, **ids: int | None) -> None:
+        """What this turn was about, for "log a call with them" and "move it to negotiation" next."""
+        for key, value in ids.items():
+            if value is not None:
+                self.context[key] = value
+
+
+@dataclass
+class Ask:
+    """The skill needs one more slot; the answer to `question` fills `slot`."""
+
+    slot: str
+    question: str
+
+
+@dataclass
+class Choose:
+    """The mention fits several records; the user picks one by number or name."""
+
+    slot: str
+    what: str
+    options: list[str]
+
+
+@dataclass
+class Confirm:
+    """Ask yes/no first; on yes the skill runs again with `flag` set in its slots."""
+
+    question: str
+    flag: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Outcome = Reply | Ask | Choose | Confirm
+
+
+def undo_button() -> list[Button]:
+    return [Button("Undo", "undo", "undo")]

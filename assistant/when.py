@@ -1,0 +1,22 @@
+"""Slot dates ("2026-12-01", "2026-12-01T10:00", local) as aware datetimes in the user's zone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+MORNING = time(9, 0)  # a reminder or follow-up on a day without a time goes off at 09:00
+
+
+def local(value: str, tz: ZoneInfo, default: time = MORNING) -> tuple[datetime, bool]:
+    """The moment a slot names, and whether it named a time of day."""
+    if "T" in value:
+        return datetime.fromisoformat(value).replace(tzinfo=tz), True
+    return datetime.combine(date.fromisoformat(value), default, tz), False
+
+
+def period(value: Any) -> tuple[date, date] | None:
+    if isinstance(value, dict) and "start" in value and "end" in value:
+        return date.fromisoformat(value["start"]), date.fromisoformat(value["end"])
+    return None
