@@ -98,3 +98,11 @@ def seed_demo(runtime: Runtime) -> demo.DemoSummary | None:
         if not demo.is_empty(session):
             return None
         return demo.seed(session, runtime.now())
+
+
+def first_rep_email(runtime: Runtime) -> str | None:
+    """Who the demo chats as: the first rep."""
+    with runtime.sessions() as session:
+        return session.scalars(
+            select(User.email).where(User.role == "rep", User.deleted_at.is_(None)).order_by(User.id).limit(1)
+        ).first()

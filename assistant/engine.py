@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from typing import Any
 
 from sqlalchemy import select, update
@@ -28,6 +29,7 @@ from storage.db import transaction
 from storage.models import Account, ChannelIdentity, Contact, Conversation, Customer, Deal, User
 
 log = logging.getLogger(__name__)
+NAMES_CHECK_SECONDS = 2.0
 NAMED = {"accounts": "account", "contacts": "contact", "deals": "deal", "users": "user"}
 
 
@@ -39,6 +41,7 @@ class Assistant:
         self.parser = Parser.build(self.names)
         self.policy = Policy(self.parser)
         self._names_version = self.names.version()
+        self._names_checked = time.monotonic()
 
     def default_staff_email(self) -> str | None:
         with self.runtime.sessions() as session:
@@ -73,7 +76,11 @@ class Assistant:
         return reply
 
     def _refresh_names(self) -> None:
+        """Names this process adds are indexed at once; others' changes are looked for every few seconds."""
+        if time.monotonic() - self._names_checked < NAMES_CHECK_SECONDS:
+            return
         version = self.names.version()
+        self._names_checked = time.monotonic()
         if version != self._names_version:
             self.parser.refresh(self.names)
             self._names_version = version

@@ -109,10 +109,17 @@ def run_demo(args: argparse.Namespace) -> int:
     summary = admin.seed_demo(runtime)
     if summary is None:
         print("The database already holds data, so the demo was not seeded again.")
+    else:
+        counts = ", ".join(f"{n} {kind}" for kind, n in summary.counts.items())
+        print(f"Seeded the demo company Northwind Analytics: {counts}.")
+        print("Staff you can chat as (crm chat --as EMAIL):")
+        for name, email, role in summary.users:
+            print(f"  {name:<18} {role:<8} {email}")
+    rep = admin.first_rep_email(runtime)
+    runtime.close()
+    if rep is None or not (sys.stdin.isatty() and sys.stdout.isatty()):
         return 0
-    counts = ", ".join(f"{n} {kind}" for kind, n in summary.counts.items())
-    print(f"Seeded the demo company Northwind Analytics: {counts}.")
-    print("Staff you can chat as (crm chat --as EMAIL):")
-    for name, email, role in summary.users:
-        print(f"  {name:<18} {role:<8} {email}")
-    return 0
+    from adapters.cli.chat_commands import run_chat
+
+    print(f"\nOpening the chat as {rep}; try \"what's on my plate today\" or \"help\".")
+    return run_chat(argparse.Namespace(**{**vars(args), "user": rep, "role": "staff", "jsonl": False}))
