@@ -121,5 +121,5 @@ def run_demo(args: argparse.Namespace) -> int:
         return 0
     from adapters.cli.chat_commands import run_chat
 
-    print(f"\nOpening the chat as {rep}; try \"what's on my plate today\" or \"help\".")
+    print(f'\nOpening the chat as {rep}; try "what\'s on my plate today" or "help".')
     return run_chat(argparse.Namespace(**{**vars(args), "user": rep, "role": "staff", "jsonl": False}))

@@ -1,0 +1,93 @@
+"""The engine's promises: exact pipeline figures, one conversation across processes, failed turns that
+roll back whole, and a clear reply when the database is gone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from assistant import admin
+from assistant.engine import Assistant
+from assistant.messages import Message
+from assistant.replies import money
+from assistant.runtime import Runtime
+from assistant.skills import SKILLS
+from storage.models import Activity, Deal
+
+MANAGER = "maria.gonzalez@northwind.example"
+REP = "daniel.okafor@northwind.example"
+
+
+@pytest.fixture
+def bot(runtime: Runtime) -> Iterator[Assistant]:
+    admin.seed_demo(runtime)
+    yield Assistant(runtime)
+
+
+def say(bot: Assistant, text: str, who: str = MANAGER) -> str:
+    return bot.handle(Message("terminal", who, text)).plain
+
+
+def test_pipeline_figures_are_exact(bot: Assistant, runtime: Runtime) -> None:
+    q4 = (date(2026, 10, 1), date(2026, 12, 31))
+    year = (date(2026, 1, 1), date(2026, 12, 31))
+    with runtime.sessions() as session:
+        deals = session.scalars(select(Deal).where(Deal.deleted_at.is_(None))).all()
+    open_q4 = [
+        d for d in deals if d.stage not in ("won", "lost") and d.close_date and q4[0] <= d.close_date <= q4[1]
+    ]
+    forecast = sum((d.amount or 0) * d.probability for d in open_q4) / Decimal(100)
+    assert f"Forecast {money(forecast)} from {len(open_q4)} open deals" in say(bot, "forecast this quarter")
+
+    q3 = (date(2026, 7, 1), date(2026, 9, 30))
+    won = [d for d in deals if d.stage == "won" and q3[0] <= d.closed_on <= q3[1]]
+    assert f"Won {money(sum(d.amount for d in won))} in {len(won)} deals" in say(
+        bot, "how much did we close last quarter"
+    )
+
+    closed = [d for d in deals if d.stage in ("won", "lost") and year[0] <= d.closed_on <= year[1]]
+    wins = sum(d.stage == "won" for d in closed)
+    rate = f"{wins / len(closed) * 100:.0f}%"
+    assert f"Win rate {rate} ({wins} won of {len(closed)} closed)" in say(bot, "win rate this year")
+
+    pipeline = sum((d.amount or 0) for d in deals if d.stage not in ("won", "lost"))
+    assert f"Pipeline {money(pipeline)}" in say(bot, "pipeline by stage")
+
+
+def test_two_processes_continue_one_conversation(bot: Assistant, runtime: Runtime) -> None:
+    other = Assistant(Runtime(runtime.database_url, runtime.tz, runtime.fixed_now))
+    assert "Which deal" in say(bot, "move acme to negotiation", REP)
+    assert "Updated Acme New Platform License" in say(other, "2", REP)
+    other.runtime.close()
+
+
+def test_a_failing_turn_rolls_back_whole(
+    bot: Assistant, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = SKILLS["log_activity"]
+
+    def log_then_fail(turn, slots):  # type: ignore[no-untyped-def]
+        real(turn, slots)
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setitem(SKILLS, "log_activity", log_then_fail)
+    with runtime.sessions() as session:
+        before = session.scalar(select(func.count()).select_from(Activity))
+    assert "nothing was changed" in say(bot, "log a call with acme", REP)
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Activity)) == before
+    monkeypatch.setitem(SKILLS, "log_activity", real)
+    assert "Logged a call" in say(bot, "log a call with acme", REP)  # the conversation goes on
+
+
+def test_a_database_that_is_gone_gets_a_clear_reply(bot: Assistant) -> None:
+    bot.runtime._engine = None
+    bot.runtime.database_url = "postgresql+psycopg://nobody@127.0.0.1:1/gone"
+    bot.runtime.__dict__.pop("sessions", None)
+    bot._names_checked = float("-inf")
+    reply = bot.handle(Message("terminal", REP, "top deals this month")).plain
+    assert "database is busy or unreachable" in reply and "nothing was changed" in reply
