@@ -17,8 +17,9 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_cache_dir
 
@@ -31,20 +32,20 @@ from intents.vocabulary import common_words
 log = logging.getLogger(__name__)
 MODEL_ENV = "CRM_NLU_MODEL_DIR"
 EXACT_FILE = "exact.json"
+COMMON_FILE = "common_words.json"
 NOT_IN_MODEL = {"slots.py", "parser.py", "evaluate.py", "parse.py", "__main__.py"}  # read after classifying
 PER_INTENT = 1200
 MIN_PER_INTENT = 400  # small intents ("yes", "undo") are repeated up to this many examples
 EPOCHS = 8
 BATCH = 256
+NGRAMS = 2
 LEARN_RATE = 0.004
 TRAIN_NOW = datetime(2026, 1, 7, 9, 0, tzinfo=UTC)
 
 
 def source_hash() -> str:
     """Everything the model is built from: the intents package's code, data and templates, and spaCy."""
-    import spacy
-
-    digest = hashlib.sha256(spacy.__version__.encode())
+    digest = hashlib.sha256(metadata.version("spacy").encode())
     root = resources.files("intents")
     stack = [root]
     files = []
@@ -101,7 +102,9 @@ def balanced(data: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def train(path: Path) -> None:
+    """Trains spaCy's bag-of-words text classifier and exports it as a linear model (see LinearModel)."""
     import spacy
+    from spacy.tokens import Doc
     from spacy.training import Example
     from spacy.util import fix_random_seed, minibatch
 
@@ -115,7 +118,7 @@ def train(path: Path) -> None:
             "model": {
                 "@architectures": "spacy.TextCatBOW.v3",
                 "exclusive_classes": True,
-                "ngram_size": 2,
+                "ngram_size": NGRAMS,
                 "no_output_layer": False,
                 "length": 131072,
             }
@@ -123,8 +126,12 @@ def train(path: Path) -> None:
     )
     for label in labels:
         textcat.add_label(label)
+
+    def doc(text: str) -> Doc:
+        return Doc(nlp.vocab, words=text.split())  # whitespace tokens: the exported model reads the same
+
     examples = [
-        Example.from_dict(nlp.make_doc(text), {"cats": {label: float(label == intent) for label in labels}})
+        Example.from_dict(doc(text), {"cats": {label: float(label == intent) for label in labels}})
         for text, intent in balanced(data)
     ]
     optimizer = nlp.initialize(lambda: examples)
@@ -134,9 +141,17 @@ def train(path: Path) -> None:
         rng.shuffle(examples)
         for batch in minibatch(examples, size=BATCH):
             nlp.update(batch, sgd=optimizer, drop=0.1)
+    model = LinearModel.export(nlp, [text for text, _ in data])
+    for text, _ in data[:: max(1, len(data) // 300)]:  # the export must score exactly as spaCy does
+        expected = textcat.predict([doc(text)])[0]
+        got = model.probabilities(text)
+        if max(abs(float(e) - g) for e, g in zip(expected, got, strict=True)) > 1e-4:
+            raise RuntimeError(f"the exported intent model disagrees with spaCy on {text!r}")
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    nlp.to_disk(tmp)
+    tmp.mkdir(parents=True)
+    model.save(tmp)
     (tmp / EXACT_FILE).write_text(json.dumps(dict(data), sort_keys=True), "utf-8")
+    (tmp / COMMON_FILE).write_text(json.dumps(sorted(common_words())), "utf-8")
     if path.exists():  # another process finished first: keep its identical model
         shutil.rmtree(tmp)
     else:
@@ -144,19 +159,92 @@ def train(path: Path) -> None:
     log.info("trained the intent model on %d sentences into %s", len(data), path)
 
 
+def ngrams(text: str) -> Counter[str]:
+    """The features spaCy's bag of words counts: each word and each pair of neighbouring words."""
+    words = text.split()
+    grams: Counter[str] = Counter(words)
+    for n in range(2, NGRAMS + 1):
+        grams.update(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return grams
+
+
+@dataclass
+class LinearModel:
+    """spaCy's TextCatBOW is linear: softmax(b + sum of a weight row per n-gram, times its count).
+
+    After training, each n-gram seen in training gets its row read out of spaCy's hashed weights, so a
+    process that only classifies never imports spaCy (about a second of start-up). An n-gram never
+    seen in training has no row; in spaCy it would read whatever a hash collision left in its bucket.
+    """
+
+    labels: list[str]
+    rows: dict[str, int]
+    weights: Any  # numpy (n_grams, n_labels)
+    bias: Any  # numpy (n_labels,)
+
+    @classmethod
+    def export(cls, nlp: Any, texts: list[str]) -> LinearModel:
+        import numpy
+        from thinc.api import NumpyOps
+
+        textcat = nlp.get_pipe("textcat")
+        linear = next(node for node in textcat.model.walk() if node.name == "sparse_linear")
+        grams = sorted(set().union(*(ngrams(t) for t in texts)))
+        ops = NumpyOps()
+        keys = []
+        for gram in grams:
+            words = numpy.asarray([nlp.vocab.strings.add(w) for w in gram.split()], dtype="uint64")
+            keys.append(words[0] if len(words) == 1 else ops.ngrams(len(words), words)[0])
+        batch = (
+            numpy.asarray(keys, dtype="uint64"),
+            numpy.ones(len(keys), dtype="f"),
+            numpy.ones(len(keys), dtype="int32"),
+        )
+        bias = linear.get_param("b").copy()
+        weights = linear.predict(batch) - bias
+        return cls(list(textcat.labels), {g: i for i, g in enumerate(grams)}, weights, bias)
+
+    def save(self, folder: Path) -> None:
+        import numpy
+
+        numpy.save(folder / "weights.npy", self.weights.astype("float32"))
+        numpy.save(folder / "bias.npy", self.bias.astype("float32"))
+        (folder / "features.json").write_text(json.dumps({"labels": self.labels, "ngrams": list(self.rows)}))
+
+    @classmethod
+    def load(cls, folder: Path) -> LinearModel:
+        import numpy
+
+        meta = json.loads((folder / "features.json").read_text("utf-8"))
+        rows = {gram: i for i, gram in enumerate(meta["ngrams"])}
+        return cls(meta["labels"], rows, numpy.load(folder / "weights.npy"), numpy.load(folder / "bias.npy"))
+
+    def probabilities(self, text: str) -> list[float]:
+        import numpy
+
+        scores = self.bias.astype("float64")
+        for gram, count in ngrams(text).items():
+            row = self.rows.get(gram)
+            if row is not None:
+                scores = scores + self.weights[row] * count
+        exp = numpy.exp(scores - scores.max())
+        return list(exp / exp.sum())
+
+
 @dataclass
 class IntentClassifier:
     """The model, and the training sentences it saw: a sentence seen in training keeps its label."""
 
-    nlp: object
+    model: LinearModel
     exact: dict[str, str]
+    common: frozenset[str]  # words never read as names on their own (intents/vocabulary.py)
 
     def scores(self, features: str, allowed: frozenset[str] | None = None) -> dict[str, float]:
         """Intent -> probability, over the `allowed` intents only (renormalised)."""
         known = self.exact.get(features)
         if known is not None and (allowed is None or known in allowed):
             return {known: 1.0}
-        cats = self.nlp(features).cats  # type: ignore[operator]
+        cats = dict(zip(self.model.labels, self.model.probabilities(features), strict=True))
         kept = {k: v for k, v in cats.items() if allowed is None or k in allowed}
         total = sum(kept.values()) or 1.0
         return {k: v / total for k, v in kept.items()}
@@ -165,11 +253,10 @@ class IntentClassifier:
 @cache
 def load_classifier() -> IntentClassifier:
     """The cached model, trained first if this build of the templates has none yet."""
-    import spacy
-
     path = model_dir()
-    if not (path / "meta.json").exists():
+    if not (path / COMMON_FILE).exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         train(path)
     exact = json.loads((path / EXACT_FILE).read_text("utf-8"))
-    return IntentClassifier(spacy.load(path), exact)
+    common = frozenset(json.loads((path / COMMON_FILE).read_text("utf-8")))
+    return IntentClassifier(LinearModel.load(path), exact, common)

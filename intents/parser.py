@@ -13,7 +13,6 @@ from intents.extract import analyse
 from intents.names import NameIndex, NameSource
 from intents.parse import Parse
 from intents.slots import best_article, fill
-from intents.vocabulary import common_words
 
 log = logging.getLogger(__name__)
 OUT_OF_SCOPE_BELOW = 0.45  # a best guess this unsure is no guess: the user gets "I didn't get that"
@@ -28,11 +27,12 @@ class Parser:
 
     @classmethod
     def build(cls, source: NameSource) -> Parser:
-        return cls(NameIndex.build(source, common_words()), load_classifier())
+        classifier = load_classifier()
+        return cls(NameIndex.build(source, classifier.common), classifier)
 
     def refresh(self, source: NameSource) -> None:
         """Re-reads the names after the store changed."""
-        self.index = NameIndex.build(source, common_words())
+        self.index = NameIndex.build(source, self.classifier.common)
 
     def parse_as(self, text: str, intent: str, now: datetime) -> dict[str, Any]:
         """The slots `text` carries if it is read as `intent`: how an answer to a question is read."""
