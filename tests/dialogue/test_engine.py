@@ -91,3 +91,31 @@ def test_a_database_that_is_gone_gets_a_clear_reply(bot: Assistant) -> None:
     bot._names_checked = float("-inf")
     reply = bot.handle(Message("terminal", REP, "top deals this month")).plain
     assert "database is busy or unreachable" in reply and "nothing was changed" in reply
+
+
+def test_one_conversation_is_handled_one_turn_at_a_time(bot: Assistant, runtime: Runtime) -> None:
+    """Two workers take turns of the same conversation at once: every turn lands, none is lost."""
+    import threading
+
+    from storage.models import Conversation
+
+    others = [Assistant(Runtime(runtime.database_url, runtime.tz, runtime.fixed_now)) for _ in range(2)]
+    replies: list[str] = []
+
+    def talk(worker: Assistant) -> None:
+        for _ in range(4):
+            replies.append(say(worker, "log a call with acme about the renewal", REP))
+
+    threads = [threading.Thread(target=talk, args=(w,)) for w in others]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(replies) == 8 and all("Logged a call" in r for r in replies), replies
+    with runtime.sessions() as session:
+        notes = select(func.count()).select_from(Activity).where(Activity.notes == "the renewal")
+        assert session.scalar(notes) == 8
+        conversation = session.scalars(select(Conversation).where(Conversation.external_id == REP)).one()
+        assert conversation.version == 8
+    for worker in others:
+        worker.runtime.close()
