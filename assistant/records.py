@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from assistant.replies import say
-from assistant.turn import Ask, Choose, Turn
+from assistant.turn import Ask, Choose, Confirm, Turn
 from storage.models import Account, Contact, Deal, User, name_key
 from storage.pipeline import default_pipeline
 
@@ -28,6 +28,20 @@ def account_by_name(turn: Turn, name: str) -> Account | None:
     return turn.session.scalars(
         select(Account).where(Account.name_key == name_key(name), Account.deleted_at.is_(None))
     ).first()
+
+
+def create_account_if_confirmed(turn: Turn, slots: dict[str, Any]) -> Confirm | None:
+    """An account named but not in the store is created only after the user said yes to it."""
+    name = slots.get("account")
+    if not isinstance(name, str) or account_by_name(turn, name) is not None:
+        return None
+    if not slots.get("_create"):
+        return Confirm(say("confirm_create_account", name=name), "_create")
+    assert turn.user is not None
+    created = Account(name=name, name_key=name_key(name), owner_id=turn.user.id)
+    turn.session.add(created)
+    turn.audit.created(created, f"the account {name}")
+    return None
 
 
 def account(turn: Turn, slots: dict[str, Any], slot: str = "account", ask: bool = True) -> Account | None:

@@ -7,22 +7,18 @@ from typing import Any
 from assistant import records
 from assistant.messages import Reply
 from assistant.replies import day, say
-from assistant.turn import Confirm, Outcome, Turn, undo_button
+from assistant.turn import Outcome, Turn, undo_button
 from assistant.when import local
-from storage.models import Account, Activity, Task, name_key
+from storage.models import Activity, Task
 
 ARTICLE = {"call": "a call", "meeting": "a meeting", "email": "an e-mail", "note": "a note"}
 
 
 def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
     assert turn.user is not None
-    name = slots.get("account")
-    if isinstance(name, str) and records.account_by_name(turn, name) is None:
-        if not slots.get("_create"):
-            return Confirm(say("confirm_create_account", name=name), "_create")
-        created = Account(name=name, name_key=name_key(name), owner_id=turn.user.id)
-        turn.session.add(created)
-        turn.audit.created(created, f"the account {name}")
+    question = records.create_account_if_confirmed(turn, slots)
+    if question is not None:
+        return question
     contact = records.contact(turn, slots)
     hint = contact.account if contact is not None and slots.get("account") is None else None
     account = hint or records.account(turn, slots)

@@ -13,8 +13,8 @@ from assistant.audit import snapshot
 from assistant.messages import Reply
 from assistant.permissions import can_change_deal
 from assistant.replies import day, money, say
-from assistant.turn import Ask, Confirm, Outcome, Turn, undo_button
-from storage.models import Account, Deal, name_key
+from assistant.turn import Ask, Outcome, Turn, undo_button
+from storage.models import Deal, name_key
 from storage.pipeline import default_pipeline
 
 
@@ -35,13 +35,9 @@ def _details(deal: Deal, today: date) -> str:
 
 def create_deal(turn: Turn, slots: dict[str, Any]) -> Outcome:
     assert turn.user is not None
-    name = slots.get("account")
-    if isinstance(name, str) and records.account_by_name(turn, name) is None:
-        if not slots.get("_create"):
-            return Confirm(say("confirm_create_account", name=name), "_create")
-        created = Account(name=name, name_key=name_key(name), owner_id=turn.user.id)
-        turn.session.add(created)
-        turn.audit.created(created, f"account {name}")
+    question = records.create_account_if_confirmed(turn, slots)
+    if question is not None:
+        return question
     account = records.account(turn, slots)
     assert account is not None
     title = slots.get("deal") or f"{account.name} deal"
