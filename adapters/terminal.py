@@ -15,7 +15,7 @@ import re
 import sys
 import traceback
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -281,12 +281,15 @@ def run_interactive(
     colour: bool,
     read: Callable[[str], str] = input,
     history: Path | None = None,
+    waiting: Sequence[Reply] = (),
 ) -> int:
     """A person at a terminal: greeting, prompt, replies with colour and button hints; /quit, /exit,
     Ctrl-D and Ctrl-C leave cleanly. Line editing and history come from readline when it is there."""
     forget = load_history(history) if history else None
     prompt = prompt_text(colour)
     out.write(hello + "\n")
+    for reply in waiting:  # reminders delivered while no chat was open
+        out.write(render_reply(reply, colour, hints=False) + "\n\n")
     out.flush()
     try:
         while True:

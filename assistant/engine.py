@@ -48,6 +48,13 @@ class Assistant:
             emails = session.scalars(select(User.email).where(User.deleted_at.is_(None)).limit(2)).all()
         return emails[0] if len(emails) == 1 else None
 
+    def inbox(self, channel: str, sender: str) -> list[Reply]:
+        """Reminders delivered to `sender` on a channel that shows them only while open (the terminal)."""
+        from assistant.channels import take_inbox
+
+        with transaction(self.runtime.sessions) as session:
+            return take_inbox(session, sender, channel)
+
     def handle(self, message: Message) -> Reply:
         """Never raises: a failed turn rolls back and says so."""
         try:

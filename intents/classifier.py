@@ -228,7 +228,7 @@ class LinearModel:
             if row is not None:
                 scores = scores + self.weights[row] * count
         exp = numpy.exp(scores - scores.max())
-        return list(exp / exp.sum())
+        return [float(p) for p in exp / exp.sum()]
 
 
 @dataclass

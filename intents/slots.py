@@ -677,6 +677,11 @@ def create_task(f: Filler) -> Slots:
     return slots
 
 
+def snooze_task(f: Filler) -> Slots:
+    times = f.times()
+    return {"due": f.date_value(times[0])} if times else {}
+
+
 def list_tasks(f: Filler) -> Slots:
     slots: Slots = {}
     times = f.times()
@@ -1016,6 +1021,7 @@ FILLERS: dict[str, Callable[[Filler], Slots]] = {
     "update_contact": update_contact,
     "create_task": create_task,
     "list_tasks": list_tasks,
+    "snooze_task": snooze_task,
     "complete_task": complete_task,
     "query_deals": query_deals,
     "pipeline_report": pipeline_report,

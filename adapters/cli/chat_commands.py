@@ -67,6 +67,9 @@ def _chat(args: argparse.Namespace, debug: bool) -> int:
             return terminal.run_lines(chat, sys.stdin, sys.stdout, jsonl=args.jsonl)
         colour = terminal.use_colour(sys.stdout)
         hello = terminal.greeting(who, customer, runtime.database_url, colour)
-        return terminal.run_interactive(chat, sys.stdout, hello, colour, history=terminal.history_path())
+        waiting = [] if customer else assistant.inbox("terminal", who)
+        return terminal.run_interactive(
+            chat, sys.stdout, hello, colour, history=terminal.history_path(), waiting=waiting
+        )
     finally:
         runtime.close()

@@ -96,6 +96,10 @@ def complete_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
     query = select(Task).where(Task.status == "open", Task.deleted_at.is_(None))
     if not turn.is_manager:
         query = query.where(Task.assignee_id == turn.user.id)
+    wanted = slots.get("task")
+    exact = [t for t in turn.session.scalars(query) if wanted and t.title.casefold() == wanted.casefold()]
+    if len(exact) == 1:  # the Done button of a reminder names the task exactly
+        return _done(turn, exact[0])
     if slots.get("account"):
         account = records.account(turn, slots)
         query = query.where(Task.account_id == account.id)  # type: ignore[union-attr]
@@ -104,7 +108,6 @@ def complete_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
         if contact is not None:
             query = query.where(Task.contact_id == contact.id)
     candidates = list(turn.session.scalars(query.order_by(Task.due_at)))
-    wanted = slots.get("task")
     if wanted:
         scored = sorted(((_likeness(wanted, t.title), t) for t in candidates), key=lambda p: -p[0])
         candidates = [t for score, t in scored if score >= 60 and score >= scored[0][0] - 5]
@@ -116,7 +119,10 @@ def complete_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
         if match is None:
             return Choose("_choice", "task", [t.title for t in candidates[:9]])
         candidates = [match]
-    task = candidates[0]
+    return _done(turn, candidates[0])
+
+
+def _done(turn: Turn, task: Task) -> Outcome:
     if not can_change_task(turn, task):
         return Reply(say("not_your_task", owner=task.assignee.name if task.assignee else "someone"))
     before = snapshot(task)
