@@ -10,11 +10,18 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from adapters.cli import chat_commands, nlu_commands, store_commands
+from adapters.cli import (
+    bench_commands,
+    chat_commands,
+    nlu_commands,
+    reminder_commands,
+    serve_commands,
+    store_commands,
+)
 from adapters.cli.common import CliError, common_options, log_to_stderr
 
 Handler = Callable[[argparse.Namespace], int]
-MODULES = (store_commands, nlu_commands, chat_commands)
+MODULES = (store_commands, nlu_commands, chat_commands, reminder_commands, serve_commands, bench_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
