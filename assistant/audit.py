@@ -57,7 +57,7 @@ class Recorder:
     user_id: int | None
     channel: str
     group: str = field(default_factory=lambda: uuid.uuid4().hex)
-    summary: list[str] = field(default_factory=list)
+    changes: int = 0
 
     def created(self, record: Base, what: str) -> None:
         self.session.flush()
@@ -70,6 +70,7 @@ class Recorder:
     def _add(
         self, action: str, record: Base, before: dict[str, Any] | None, after: dict[str, Any], what: str
     ) -> None:
+        self.changes += 1
         self.session.add(
             AuditEntry(
                 user_id=self.user_id,

@@ -71,14 +71,16 @@ class Assistant:
         for attempt in range(2):
             try:
                 with transaction(self.runtime.sessions) as session:
-                    reply, created = self._turn(session, message)
+                    reply, created, wrote = self._turn(session, message)
                 break
             except IntegrityError:
                 if attempt:
                     raise  # two first messages of one conversation raced; the second try finds the row
         for record in created:
             self.parser.index.add(record)
-        if created:
+        if reply.intent == "undo":  # an undone creation takes its name away
+            self.parser.refresh(self.names)
+        if wrote or reply.intent == "undo":  # the index is in step with this process's own writes
             self._names_version = self.names.version()
         return reply
 
@@ -138,10 +140,10 @@ class Assistant:
             return user, None
         return None, None
 
-    def _turn(self, session: Session, message: Message) -> tuple[Reply, list[NamedRecord]]:
+    def _turn(self, session: Session, message: Message) -> tuple[Reply, list[NamedRecord], bool]:
         user, customer = self._identify(session, message)
         if user is None and customer is None:
-            return Reply(say("unknown_staff", who=message.sender), intent="unknown_user"), []
+            return Reply(say("unknown_staff", who=message.sender), intent="unknown_user"), [], False
         conversation = self._lock(session, message)
         conversation.user_id = user.id if user else None
         conversation.customer_id = customer.id if customer else None
@@ -152,7 +154,8 @@ class Assistant:
         reply = self.policy.respond(turn, message.text)
         conversation.state = state
         session.flush()
-        return reply, self._created_names(session, recorder.group)
+        wrote = recorder.changes > 0 or reply.intent == "undo"
+        return reply, self._created_names(session, recorder.group) if recorder.changes else [], wrote
 
     @staticmethod
     def _created_names(session: Session, group: str) -> list[NamedRecord]:

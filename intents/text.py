@@ -37,6 +37,8 @@ def shorthand() -> dict[str, str]:
 
 def fold(text: str) -> str:
     """Lower case without accents, apostrophes or dots: how names and words are compared."""
+    if text.isascii():  # the common case, and the hot one when 100,000 names are indexed
+        return text.lower()
     text = unicodedata.normalize("NFKD", text.casefold())
     text = "".join(c for c in text if not unicodedata.combining(c))
     return text.replace("’", "'")

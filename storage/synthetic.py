@@ -281,6 +281,7 @@ def build(
     if progress:
         progress(done, deals)
 
+    _after_bulk_load(connection)
     summary = SyntheticSummary(
         deals=deals,
         accounts=n_accounts,
@@ -290,7 +291,7 @@ def build(
         users=len(staff),
         seed=seed,
         built_at=now.isoformat(),
-        seconds=0.0,
+        seconds=round(time.perf_counter() - began, 3),
     )
     connection.execute(
         insert(AuditEntry.__table__),  # type: ignore[arg-type]
@@ -309,8 +310,7 @@ def build(
             }
         ],
     )
-    _after_bulk_load(connection)
-    return SyntheticSummary(**{**summary.to_json(), "seconds": round(time.perf_counter() - began, 3)})
+    return summary
 
 
 def _staff(rng: random.Random, ids: _Ids, user_ids: dict[str, int], stamp: datetime) -> list[dict[str, Any]]:
@@ -560,7 +560,7 @@ def _after_bulk_load(connection: Connection) -> None:
     """
     if connection.dialect.name != "postgresql":
         return
-    for table in ("users", "accounts", "contacts", "deals", "activities", "tasks", "audit_log"):
+    for table in ("users", "accounts", "contacts", "deals", "activities", "tasks"):
         connection.execute(
             text(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -75,7 +75,8 @@ def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
     if slots.get("sort") == "amount":
         query = query.order_by(Deal.amount.desc().nulls_last(), Deal.id)
     else:
-        query = query.order_by(Deal.close_date.asc().nulls_last(), Deal.id)
+        # coalesce, not NULLS LAST: no index serves it, so the planner filters first and then sorts
+        query = query.order_by(func.coalesce(Deal.close_date, date(9999, 12, 31)), Deal.id)
     limit = int(slots.get("limit") or DEFAULT_LIMIT)
     deals = list(turn.session.scalars(query.limit(limit)))
     if not deals:
@@ -128,8 +129,12 @@ def pipeline_report(turn: Turn, slots: dict[str, Any]) -> Outcome:
     if span is None and metric in ("forecast", "won", "lost", "win_rate"):
         span = quarter(today)
     closed = metric in ("won", "lost", "win_rate")
-    query: Select[Any] = select().select_from(Deal).outerjoin(User, Deal.owner_id == User.id)
-    query = query.join(Account, Deal.account_id == Account.id).where(Deal.deleted_at.is_(None))
+    group = slots.get("group_by")
+    query: Select[Any] = select().select_from(Deal).where(Deal.deleted_at.is_(None))
+    if group == "owner":  # join only what the grouping names: the aggregate stays on the deals index
+        query = query.outerjoin(User, Deal.owner_id == User.id)
+    elif group == "account":
+        query = query.join(Account, Deal.account_id == Account.id)
     if closed:
         stages = ("won", "lost") if metric == "win_rate" else (metric,)
         query = query.where(Deal.stage.in_(stages))
@@ -145,7 +150,6 @@ def pipeline_report(turn: Turn, slots: dict[str, Any]) -> Outcome:
     value = func.sum(Deal.amount * Deal.probability) / 100 if metric == "forecast" else func.sum(Deal.amount)
     won = func.sum(case((Deal.stage == "won", 1), else_=0))
     columns = [func.count(), func.coalesce(value, 0), func.coalesce(won, 0)]
-    group = slots.get("group_by")
     if group == "month":
         date_column = Deal.closed_on if closed else Deal.close_date
         keys = [extract("year", date_column), extract("month", date_column)]
@@ -153,8 +157,13 @@ def pipeline_report(turn: Turn, slots: dict[str, Any]) -> Outcome:
         keys = [GROUPS[group]]
     else:
         keys = []
-    rows = turn.session.execute(query.add_columns(*keys, *columns).group_by(*keys)).all() if keys else []
-    count, amount, wins = turn.session.execute(query.add_columns(*columns)).one()
+    if keys:  # one grouped query; the totals are the sums of its rows
+        rows = turn.session.execute(query.add_columns(*keys, *columns).group_by(*keys)).all()
+        n = len(keys)
+        count, amount, wins = (sum(r[n + i] or 0 for r in rows) for i in range(3))
+    else:
+        rows = []
+        count, amount, wins = turn.session.execute(query.add_columns(*columns)).one()
     scope = _span_text(span, today) + (f" for {owner.name}" if owner else "")
     text = _headline(metric, int(count), Decimal(amount), int(wins)) + scope + "."
     table = None

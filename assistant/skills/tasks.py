@@ -7,6 +7,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, utils
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from assistant import records
 from assistant.audit import snapshot
@@ -79,7 +80,8 @@ def list_tasks(turn: Turn, slots: dict[str, Any]) -> Outcome:
         end = datetime.combine(span[1] + timedelta(days=1), datetime.min.time(), turn.tz)
         column = Task.completed_at if status == "done" else Task.due_at
         query = query.where(column >= start, column < end)
-    tasks = list(turn.session.scalars(query.order_by(Task.due_at.is_(None), Task.due_at).limit(50)))
+    query = query.options(selectinload(Task.account)).order_by(Task.due_at.is_(None), Task.due_at)
+    tasks = list(turn.session.scalars(query.limit(50)))
     whose = "Your" if assignee.id == turn.user.id else f"{assignee.name}'s"
     label = {"open": "open tasks", "overdue": "overdue tasks", "done": "done tasks"}[status]
     if not tasks:
