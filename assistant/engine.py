@@ -78,9 +78,9 @@ class Assistant:
                     raise  # two first messages of one conversation raced; the second try finds the row
         for record in created:
             self.parser.index.add(record)
-        if reply.intent == "undo":  # an undone creation takes its name away
-            self.parser.refresh(self.names)
-        if wrote or reply.intent == "undo":  # the index is in step with this process's own writes
+        if wrote:
+            # the index is in step with this process's own writes; an undone creation's name stays
+            # until the next rebuild, and looking it up then finds nothing
             self._names_version = self.names.version()
         return reply
 

@@ -128,6 +128,20 @@ class Deal(Timestamps, Base):
     __table_args__ = (
         Index("ix_deals_stage_close_date", "stage", "close_date"),
         Index("ix_deals_owner_stage", "owner_id", "stage"),
+        # covers the pipeline aggregates (forecast, won/lost, win rate, by stage or owner) without
+        # touching the table
+        Index(
+            "ix_deals_pipeline",
+            "stage",
+            "close_date",
+            "closed_on",
+            "owner_id",
+            "amount",
+            "probability",
+            "last_activity_at",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
