@@ -26,11 +26,16 @@ from assistant.turn import Turn
 from intents.names import NamedRecord
 from intents.parser import Parser
 from storage.db import transaction
-from storage.models import Account, ChannelIdentity, Contact, Conversation, Customer, Deal, User
+from storage.models import Account, AuditEntry, ChannelIdentity, Contact, Conversation, Customer, Deal, User
 
 log = logging.getLogger(__name__)
 NAMES_CHECK_SECONDS = 2.0
-NAMED = {"accounts": "account", "contacts": "contact", "deals": "deal", "users": "user"}
+NAMED: dict[str, tuple[Any, str]] = {
+    "accounts": (Account, "account"),
+    "contacts": (Contact, "contact"),
+    "deals": (Deal, "deal"),
+    "users": (User, "user"),
+}  # tables whose records the parser knows by name
 
 
 class Assistant:
@@ -159,16 +164,15 @@ class Assistant:
 
     @staticmethod
     def _created_names(session: Session, group: str) -> list[NamedRecord]:
-        from storage.models import AuditEntry
-
         entries = session.scalars(
             select(AuditEntry).where(AuditEntry.change_group == group, AuditEntry.action == "create")
         ).all()
         out: list[NamedRecord] = []
         for entry in entries:
-            kind = NAMED.get(entry.entity)
-            model = {"accounts": Account, "contacts": Contact, "deals": Deal, "users": User}.get(entry.entity)
-            record = session.get(model, entry.entity_id) if model and kind else None
+            if entry.entity not in NAMED:
+                continue
+            model, kind = NAMED[entry.entity]
+            record = session.get(model, entry.entity_id)
             if record is not None:
                 account = getattr(record, "account", None)
                 out.append(NamedRecord(kind, record.name, account.name if account else None))  # type: ignore[arg-type]

@@ -12,13 +12,11 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from scratch import scratch_database
 
 from assistant import admin
 from assistant.runtime import Runtime
@@ -57,16 +55,6 @@ def write_files(folder: Path, deals: int) -> tuple[Path, Path, Path]:
     return users, accounts, deals_file
 
 
-def fresh_url(engine: str, folder: Path, postgres: str) -> tuple[str, object]:
-    if engine == "sqlite":
-        return f"sqlite:///{folder / f'{uuid.uuid4().hex}.sqlite3'}", None
-    name = f"crm_bench_{uuid.uuid4().hex[:8]}"
-    admin_engine = create_engine(make_url(postgres), isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    return make_url(postgres).set(database=name).render_as_string(hide_password=False), (admin_engine, name)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--deals", type=int, default=100_000)
@@ -80,21 +68,16 @@ def main() -> None:
         for engine in args.engines.split(","):
             times = []
             for _ in range(args.runs):
-                url, cleanup = fresh_url(engine, folder, args.postgres)
-                runtime = Runtime(url, ZoneInfo("UTC"))
-                runtime.ensure_schema()
-                admin.import_file(runtime, "users", users)
-                admin.import_file(runtime, "accounts", accounts)
-                began = time.perf_counter()
-                result = admin.import_file(runtime, "deals", deals)
-                times.append(time.perf_counter() - began)
-                assert result.created == args.deals
-                runtime.close()
-                if cleanup:
-                    admin_engine, name = cleanup  # type: ignore[misc]
-                    with admin_engine.connect() as c:
-                        c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-                    admin_engine.dispose()
+                with scratch_database(engine, folder, args.postgres) as url:
+                    runtime = Runtime(url, ZoneInfo("UTC"))
+                    runtime.ensure_schema()
+                    admin.import_file(runtime, "users", users)
+                    admin.import_file(runtime, "accounts", accounts)
+                    began = time.perf_counter()
+                    result = admin.import_file(runtime, "deals", deals)
+                    times.append(time.perf_counter() - began)
+                    assert result.created == args.deals
+                    runtime.close()
             runs = ", ".join(f"{t:.2f}" for t in times)
             print(
                 f"import {args.deals:,} deals on {engine}: "

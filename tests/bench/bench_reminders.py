@@ -13,13 +13,12 @@ import argparse
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
+from scratch import scratch_database
+from sqlalchemy import func, insert, select
 
 from assistant.channels import recording_registry
 from assistant.outbox import Dispatcher
@@ -28,16 +27,6 @@ from assistant.runtime import Runtime
 from storage.models import Delivery, Task, User
 
 USERS = 20
-
-
-def fresh_url(engine: str, folder: Path, postgres: str) -> tuple[str, tuple[object, str] | None]:
-    if engine == "sqlite":
-        return f"sqlite:///{folder / f'{uuid.uuid4().hex}.sqlite3'}", None
-    name = f"crm_bench_{uuid.uuid4().hex[:8]}"
-    admin_engine = create_engine(make_url(postgres), isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    return make_url(postgres).set(database=name).render_as_string(hide_password=False), (admin_engine, name)
 
 
 def seed(runtime: Runtime, reminders: int) -> None:
@@ -98,15 +87,8 @@ def main() -> None:
         for engine in args.engines.split(","):
             enqueue_times, dispatch_times = [], []
             for _ in range(args.runs):
-                url, cleanup = fresh_url(engine, Path(tmp), args.postgres)
-                try:
+                with scratch_database(engine, Path(tmp), args.postgres) as url:
                     enqueued, dispatched = one_run(url, args.reminders, args.batch)
-                finally:
-                    if cleanup:
-                        admin_engine, name = cleanup
-                        with admin_engine.connect() as c:  # type: ignore[attr-defined]
-                            c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-                        admin_engine.dispose()  # type: ignore[attr-defined]
                 enqueue_times.append(enqueued)
                 dispatch_times.append(dispatched)
             runs = ", ".join(f"{t:.2f}" for t in dispatch_times)
