@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 import time
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from assistant.audit import Recorder
 from assistant.dialogue import Policy
-from assistant.messages import Message, Reply
+from assistant.messages import DUPLICATE, Message, Reply
 from assistant.replies import say
 from assistant.runtime import Runtime
 from assistant.store_names import StoreNames
@@ -30,6 +31,7 @@ from storage.models import Account, AuditEntry, ChannelIdentity, Contact, Conver
 
 log = logging.getLogger(__name__)
 NAMES_CHECK_SECONDS = 2.0
+SEEN_KEEP = 50  # message ids remembered per conversation: platform retries come within minutes
 NAMED: dict[str, tuple[Any, str]] = {
     "accounts": (Account, "account"),
     "contacts": (Contact, "contact"),
@@ -47,6 +49,7 @@ class Assistant:
         self.policy = Policy(self.parser)
         self._names_version = self.names.version()
         self._names_checked = time.monotonic()
+        self._names_lock = threading.Lock()  # adapters run turns on several threads
 
     def default_staff_email(self) -> str | None:
         with self.runtime.sessions() as session:
@@ -81,23 +84,27 @@ class Assistant:
             except IntegrityError:
                 if attempt:
                     raise  # two first messages of one conversation raced; the second try finds the row
-        for record in created:
-            self.parser.index.add(record)
         if wrote:
-            # the index is in step with this process's own writes; an undone creation's name stays
-            # until the next rebuild, and looking it up then finds nothing
-            self._names_version = self.names.version()
+            with self._names_lock:
+                for record in created:
+                    self.parser.index.add(record)
+                # the index is in step with this process's own writes; an undone creation's name stays
+                # until the next rebuild, and looking it up then finds nothing
+                self._names_version = self.names.version()
         return reply
 
     def _refresh_names(self) -> None:
         """Names this process adds are indexed at once; others' changes are looked for every few seconds."""
         if time.monotonic() - self._names_checked < NAMES_CHECK_SECONDS:
             return
-        version = self.names.version()
-        self._names_checked = time.monotonic()
-        if version != self._names_version:
-            self.parser.refresh(self.names)
-            self._names_version = version
+        with self._names_lock:
+            if time.monotonic() - self._names_checked < NAMES_CHECK_SECONDS:
+                return  # another thread checked while this one waited
+            version = self.names.version()
+            self._names_checked = time.monotonic()
+            if version != self._names_version:
+                self.parser.refresh(self.names)
+                self._names_version = version
 
     def _lock(self, session: Session, message: Message) -> Conversation:
         where = (Conversation.channel == message.channel, Conversation.external_id == message.sender)
@@ -139,11 +146,23 @@ class Assistant:
         if identity is not None and identity.user is not None and identity.user.deleted_at is None:
             return identity.user, None
         if message.channel in ("terminal", "voice") and "@" in message.sender:
-            user = session.scalars(
-                select(User).where(User.email == message.sender, User.deleted_at.is_(None))
-            ).first()
+            return self._user_by_email(session, message.sender), None
+        if identity is None and message.sender_email:
+            # a platform account seen for the first time whose e-mail is a staff member's: linked for good
+            user = self._user_by_email(session, message.sender_email)
+            if user is not None:
+                session.add(
+                    ChannelIdentity(channel=message.channel, external_id=message.sender, user_id=user.id)
+                )
+                session.flush()
             return user, None
         return None, None
+
+    @staticmethod
+    def _user_by_email(session: Session, email: str) -> User | None:
+        return session.scalars(
+            select(User).where(func.lower(User.email) == email.strip().lower(), User.deleted_at.is_(None))
+        ).first()
 
     def _turn(self, session: Session, message: Message) -> tuple[Reply, list[NamedRecord], bool]:
         user, customer = self._identify(session, message)
@@ -154,6 +173,12 @@ class Assistant:
         conversation.customer_id = customer.id if customer else None
         tz = self.runtime.tz
         state: dict[str, Any] = copy.deepcopy(conversation.state or {})  # a new object, so the change is seen
+        if message.message_id:
+            seen: list[str] = state.setdefault("seen", [])
+            if message.message_id in seen:
+                return Reply("", intent=DUPLICATE), [], False
+            seen.append(message.message_id)
+            del seen[:-SEEN_KEEP]
         recorder = Recorder(session, user.id if user else None, message.channel)
         turn = Turn(session, user, customer, message.channel, self.runtime.now(), tz, state, recorder)
         reply = self.policy.respond(turn, message.text)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+DUPLICATE = "duplicate"  # the intent of the reply to a message that was handled before
+
 
 @dataclass(frozen=True)
 class Message:
@@ -17,6 +19,7 @@ class Message:
     text: str
     message_id: str | None = None  # for de-duplication of platform retries
     customer: bool = False  # the support chatbot: the sender is a customer, never staff
+    sender_email: str | None = None  # the e-mail the platform vouches for (Slack's users.info), if any
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,11 @@ class Reply:
     table: Table | None = None
     intent: str | None = None
     slots: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duplicate(self) -> bool:
+        """A platform's retry of a message already answered: the adapter sends nothing."""
+        return self.intent == DUPLICATE
 
     def __post_init__(self) -> None:
         if not self.plain:

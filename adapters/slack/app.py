@@ -1,0 +1,206 @@
+"""slack-bolt listeners -> one assistant turn each -> a Block Kit reply.
+
+Every request is acknowledged before the turn runs: events are acknowledged by Bolt itself and handled
+on its thread pool; the slash command and the buttons acknowledge in `ack` and run the turn in a lazy
+listener. A retried event (Slack retries when it saw no acknowledgement in 3 s) carries the same
+channel and timestamp, which is the message id the assistant remembers per conversation, so it is
+answered once even when the retry reaches another process; a per-process list drops it sooner.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App, BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from adapters.slack.blocks import ACTION_PREFIX, answered_blocks, button_owner, render
+from adapters.slack.people import SlackPeople
+from adapters.slack.settings import SlackSettings
+from adapters.slack.text import unformat
+from assistant.engine import Assistant
+from assistant.messages import Message, Reply
+from assistant.replies import say
+
+log = logging.getLogger(__name__)
+CHANNEL = "slack"
+WORKERS = 8  # turns at once; SQLite serialises the writes anyway, PostgreSQL takes them in parallel
+RECENT_KEYS = 10_000
+HANDLED_SUBTYPES = (None, "file_share")  # a typed message, with or without an attachment
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the answer to one request goes: a channel (and thread), or the slash command's response URL."""
+
+    channel: str | None = None
+    thread_ts: str | None = None
+    respond: Callable[..., Any] | None = None
+
+
+class RecentKeys:
+    """The message ids this process took lately: a retry that reaches the same process stops here."""
+
+    def __init__(self, size: int = RECENT_KEYS) -> None:
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def add(self, key: str) -> bool:
+        """True if the key is new."""
+        with self._lock:
+            if key in self._keys:
+                return False
+            self._keys[key] = None
+            if len(self._keys) > self._size:
+                self._keys.popitem(last=False)
+            return True
+
+
+class SlackBot:
+    """The Slack app: a bolt `App` whose listeners ask `assistant` and post what it replies."""
+
+    def __init__(
+        self,
+        assistant: Assistant,
+        settings: SlackSettings,
+        client: WebClient | None = None,
+        workers: int = WORKERS,
+    ) -> None:
+        self.assistant = assistant
+        self.client = client or WebClient(token=settings.bot_token, base_url=settings.api_url)
+        self.people = SlackPeople(self.client)
+        self.recent = RecentKeys()
+        self.app = App(
+            client=self.client,  # carries the bot token
+            signing_secret=settings.signing_secret or "",
+            request_verification_enabled=not settings.socket_mode,
+            listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-turn"),
+            logger=logging.getLogger("slack_bolt"),
+        )
+        self.app.event("message")(self.on_message)
+        self.app.event("app_mention")(self.on_mention)
+        self.app.command("/crm")(ack=self.acknowledge, lazy=[self.on_command])
+        self.app.action(re.compile(f"^{ACTION_PREFIX}"))(ack=self.acknowledge, lazy=[self.on_button])
+        self.app.error(self.on_error)
+
+    # --- listeners ------------------------------------------------------------------------------------
+
+    def on_message(self, event: dict[str, Any], context: dict[str, Any], request: BoltRequest) -> None:
+        """A direct message to the app; channel messages reach it only as mentions."""
+        if event.get("channel_type") != "im" or event.get("subtype") not in HANDLED_SUBTYPES:
+            return
+        if event.get("bot_id") or not event.get("user"):
+            return
+        self._note_retry(request)
+        where = Where(channel=event["channel"], thread_ts=event.get("thread_ts"))
+        self._answer(event["user"], event.get("text", ""), _message_id(event), where, context)
+
+    def on_mention(self, event: dict[str, Any], context: dict[str, Any], request: BoltRequest) -> None:
+        """@crm in a channel: answered in a thread under the message."""
+        if event.get("channel", "").startswith("D") or event.get("bot_id") or not event.get("user"):
+            return  # a mention inside a DM is also a DM message, answered there
+        self._note_retry(request)
+        where = Where(channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"])
+        self._answer(event["user"], event.get("text", ""), _message_id(event), where, context)
+
+    @staticmethod
+    def acknowledge(ack: Callable[..., Any]) -> None:
+        ack()
+
+    def on_command(
+        self, command: dict[str, Any], respond: Callable[..., Any], context: dict[str, Any]
+    ) -> None:
+        """/crm <words>: answered privately (ephemeral), since a channel may hold people outside sales."""
+        text = command.get("text", "").strip() or "help"
+        key = f"command:{command.get('trigger_id')}" if command.get("trigger_id") else None
+        self._answer(command["user_id"], text, key, Where(respond=respond), context)
+
+    def on_button(
+        self,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Callable[..., Any],
+        context: dict[str, Any],
+    ) -> None:
+        """A button sends its value as the person's next turn; only the person it was offered to may press."""
+        user = body["user"]["id"]
+        owner = button_owner(action.get("block_id") or "")
+        if owner is not None and owner != user:
+            respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text=say("slack_not_your_button", owner=owner),
+            )
+            return
+        message = body.get("message")
+        channel = (body.get("channel") or {}).get("id")
+        label = (action.get("text") or {}).get("text") or action.get("value", "")
+        if message and channel and not (body.get("container") or {}).get("is_ephemeral"):
+            try:
+                self.client.chat_update(
+                    channel=channel,
+                    ts=message["ts"],
+                    text=message.get("text", ""),
+                    blocks=answered_blocks(message.get("blocks") or [], user, label),
+                )
+            except SlackApiError as error:
+                log.warning("could not take the buttons off a message: %s", error.response.get("error"))
+            where = Where(channel=channel, thread_ts=message.get("thread_ts"))
+        else:
+            where = Where(respond=respond)
+        key = f"action:{action.get('action_ts') or body.get('trigger_id')}"
+        self._answer(user, action.get("value", ""), key, where, context)
+
+    @staticmethod
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error("a Slack request failed (%s): %s", body.get("type"), error, exc_info=error)
+
+    # --- one turn -------------------------------------------------------------------------------------
+
+    def _answer(
+        self, user: str, text: str, key: str | None, where: Where, context: dict[str, Any]
+    ) -> Reply | None:
+        if key is not None and not self.recent.add(key):
+            log.info("dropped a repeat of %s", key)
+            return None
+        typed = unformat(text, context.get("bot_user_id"), self.people.name)
+        message = Message(CHANNEL, user, typed, message_id=key, sender_email=self.people.email(user))
+        reply = self.assistant.handle(message)
+        if reply.duplicate:
+            log.info("dropped a repeat of %s (answered by another worker)", key)
+            return None
+        self._send(reply, where, user)
+        return reply
+
+    def _send(self, reply: Reply, where: Where, user: str) -> None:
+        payload = render(reply, owner=user)
+        try:
+            if where.respond is not None:
+                where.respond(response_type="ephemeral", replace_original=False, **payload)
+            else:
+                self.client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, **payload)
+        except SlackApiError as error:
+            log.error("could not post a reply: %s", error.response.get("error"))
+        except Exception:  # a response URL that failed: the turn is done, only the answer is lost
+            log.exception("could not post a reply")
+
+    @staticmethod
+    def _note_retry(request: BoltRequest) -> None:
+        retry = request.headers.get("x-slack-retry-num")
+        if retry:
+            reason = request.headers.get("x-slack-retry-reason", ["?"])[0]
+            log.info("Slack retry #%s (%s)", retry[0], reason)
+
+
+def _message_id(event: dict[str, Any]) -> str:
+    """The same message arrives as an event and its retries (and as message + app_mention): one key."""
+    return f"{event.get('channel')}:{event.get('ts')}"

@@ -1,0 +1,74 @@
+"""Running the Slack app: Socket Mode (no public URL: a laptop, a server behind a firewall) or an HTTP
+endpoint for production behind a load balancer (waitress, a multi-threaded WSGI server).
+
+The HTTP app answers `GET /healthz` for the load balancer and everything Slack sends on `settings.path`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress.server import create_server
+
+from adapters.slack.app import SlackBot
+from adapters.slack.settings import SlackSettings
+
+log = logging.getLogger(__name__)
+HTTP_THREADS = 16  # requests at once; each only verifies, acknowledges and hands the turn over
+
+
+def wsgi_app(bot: SlackBot, settings: SlackSettings) -> Callable[..., Iterable[bytes]]:
+    slack = SlackRequestHandler(bot.app, path=settings.path)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"ok\n"]
+        return slack(environ, start_response)
+
+    return app
+
+
+class HttpServer:
+    """The HTTP mode server, started on a thread and closed from another (tests, `crm serve`)."""
+
+    def __init__(
+        self, bot: SlackBot, settings: SlackSettings, host: str = "0.0.0.0", port: int | None = None
+    ):
+        port = settings.port if port is None else port
+        self._server: Any = create_server(wsgi_app(bot, settings), host=host, port=port, threads=HTTP_THREADS)
+        self.port: int = self._server.effective_port
+        self._thread = threading.Thread(target=self._run, name="slack-http", daemon=True)
+
+    def _run(self) -> None:
+        with contextlib.suppress(OSError):  # closed while waiting in select(): the normal way out
+            self._server.run()
+
+    def start(self) -> HttpServer:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._server.close()
+        self._thread.join(timeout=5)
+
+
+def serve(bot: SlackBot, settings: SlackSettings, stop: threading.Event, host: str = "0.0.0.0") -> None:
+    """Runs until `stop` is set: Socket Mode when an app token is configured, else the HTTP endpoint."""
+    if settings.socket_mode:
+        handler = SocketModeHandler(bot.app, settings.app_token, concurrency=HTTP_THREADS)
+        handler.connect()
+        log.info("Slack: connected in Socket Mode")
+        stop.wait()
+        handler.close()
+        return
+    server = HttpServer(bot, settings, host=host).start()
+    log.info("Slack: listening on port %d, path %s", server.port, settings.path)
+    stop.wait()
+    server.close()

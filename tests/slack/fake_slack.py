@@ -1,0 +1,286 @@
+"""A stand-in for Slack on 127.0.0.1: the Web API methods the app calls, response URLs, and signed requests
+to the app's HTTP endpoint, so the real slack-bolt and slack_sdk code runs end to end in tests.
+
+The fake records every call (method, arguments, token) and answers like Slack does, including
+`{"ok": false, "error": ...}` for unknown users and methods.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+BOT_USER = "UCRMBOT"
+BOT_ID = "BCRMBOT"
+TEAM = "T0NORTHWIND"
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # a test secret, known to nobody else
+BOT_TOKEN = "xoxb-test-0000-crm-assistant"
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    at: float
+
+
+@dataclass
+class FakeSlack:
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> users.info "user"
+    fail: dict[str, str] = field(default_factory=dict)  # method -> error it answers with
+    calls: list[Call] = field(default_factory=list)
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def start(self) -> FakeSlack:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                if self.headers.get("Content-Type", "").startswith("application/json"):
+                    args = json.loads(body or "{}")
+                else:
+                    args = {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ") or args.get("token")
+                method = self.path.strip("/").removeprefix("api/")
+                answer = fake.answer(method, args, token)
+                data = json.dumps(answer).encode() if isinstance(answer, dict) else answer.encode()
+                self.send_response(200)
+                self.send_header(
+                    "Content-Type", "application/json" if isinstance(answer, dict) else "text/plain"
+                )
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self, name: str) -> str:
+        return f"{self.base}/respond/{name}"
+
+    # --- Slack's answers ------------------------------------------------------------------------------
+
+    def answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any] | str:
+        with self._changed:
+            self.calls.append(Call(method, args, token, time.monotonic()))
+            self._changed.notify_all()
+        if method in self.fail:
+            return {"ok": False, "error": self.fail[method]}
+        if method.startswith("respond/"):
+            return "ok"
+        if method == "auth.test":
+            return {"ok": True, "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID, "team": "Northwind"}
+        if method == "users.info":
+            user = self.users.get(args.get("user", ""))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method in ("chat.postMessage", "chat.update"):
+            ts = args.get("ts") or f"1800000000.{next(self._ts):06d}"
+            return {
+                "ok": True,
+                "channel": args.get("channel"),
+                "ts": ts,
+                "message": {"text": args.get("text")},
+            }
+        return {"ok": False, "error": "unknown_method"}
+
+    # --- what the app did -----------------------------------------------------------------------------
+
+    def called(self, method: str) -> list[Call]:
+        with self._changed:
+            return [c for c in self.calls if c.method == method]
+
+    def posts(self) -> list[dict[str, Any]]:
+        """Every message the app sent: chat.postMessage and response-URL posts, in order."""
+        with self._changed:
+            return [
+                c.args
+                for c in self.calls
+                if c.method == "chat.postMessage" or c.method.startswith("respond/")
+            ]
+
+    def wait(self, ready: Callable[[], bool], timeout: float = 15.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not ready():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+        return True
+
+    def wait_posts(self, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+        self.wait(lambda: len(self._posts_unlocked()) >= count, timeout)
+        return self.posts()
+
+    def _posts_unlocked(self) -> list[dict[str, Any]]:
+        return [
+            c.args for c in self.calls if c.method == "chat.postMessage" or c.method.startswith("respond/")
+        ]
+
+
+def slack_user(user_id: str, email: str | None, name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": user_id,
+        "name": name.split()[0].lower(),
+        "real_name": name,
+        "profile": {"email": email, "real_name": name},
+        **extra,
+    }
+
+
+# --- requests as Slack signs and sends them ---------------------------------------------------------------
+
+
+def signature(body: str, timestamp: str, secret: str = SIGNING_SECRET) -> str:
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: str
+    seconds: float
+
+
+def post(
+    url: str,
+    body: str,
+    content_type: str,
+    *,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Answer:
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    request = urllib.request.Request(
+        url,
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature(body, stamp, secret),
+            **(headers or {}),
+        },
+    )
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Answer(response.status, response.read().decode(), time.monotonic() - started)
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.read().decode(), time.monotonic() - started)
+
+
+def event_body(event: dict[str, Any], event_id: str) -> str:
+    return json.dumps(
+        {
+            "token": "unused",
+            "team_id": TEAM,
+            "api_app_id": "A0CRM",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
+            "event": event,
+        }
+    )
+
+
+def dm(user: str, text: str, ts: str, channel: str = "D0DM") -> dict[str, Any]:
+    return {"type": "message", "channel_type": "im", "channel": channel, "user": user, "text": text, "ts": ts}
+
+
+def mention(
+    user: str, text: str, ts: str, channel: str = "C0SALES", thread_ts: str | None = None
+) -> dict[str, Any]:
+    event = {
+        "type": "app_mention",
+        "channel": channel,
+        "user": user,
+        "text": f"<@{BOT_USER}> {text}",
+        "ts": ts,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def command_body(user: str, text: str, response_url: str, trigger: str) -> str:
+    return urllib.parse.urlencode(
+        {
+            "token": "unused",
+            "team_id": TEAM,
+            "channel_id": "C0SALES",
+            "user_id": user,
+            "command": "/crm",
+            "text": text,
+            "response_url": response_url,
+            "trigger_id": trigger,
+            "api_app_id": "A0CRM",
+        }
+    )
+
+
+def button_body(
+    user: str, message: dict[str, Any], button: dict[str, Any], block_id: str, response_url: str
+) -> str:
+    """A block_actions payload for pressing `button` (an element the app sent) on `message`."""
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM},
+        "user": {"id": user},
+        "api_app_id": "A0CRM",
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"]},
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "channel": {"id": message["channel"]},
+        "message": {
+            "ts": message["ts"],
+            "text": message.get("text", ""),
+            "blocks": message.get("blocks", []),
+        },
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "block_id": block_id,
+                "text": button["text"],
+                "value": button["value"],
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
