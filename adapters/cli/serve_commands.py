@@ -17,7 +17,7 @@ CHANNEL_SETTINGS = {
     "telegram": "TELEGRAM_BOT_TOKEN",
     "web": "CRM_WEB_PORT",
 }
-BUILT = ()  # channels this version can run; Slack, Telegram and web chat come with their adapters
+BUILT = ("slack",)  # channels this version can run; Telegram and web chat come with their adapters
 
 
 def register(commands: Any) -> None:
@@ -39,6 +39,7 @@ def register(commands: Any) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from assistant.channels import default_registry
     from assistant.reminders import run_scheduler
 
     wanted = [c for c in CHANNEL_SETTINGS if getattr(args, c)]
@@ -46,6 +47,15 @@ def run_serve(args: argparse.Namespace) -> int:
     if missing:
         print(f"crm serve: the {', '.join(missing)} channel is not part of this version yet", file=sys.stderr)
         return 1
+    slack_settings = None
+    if "slack" in wanted:
+        from adapters.slack.settings import SlackSettings, SlackSettingsError
+
+        try:
+            slack_settings = SlackSettings.from_env()
+        except SlackSettingsError as error:
+            print(f"crm serve: Slack is not configured: {error}", file=sys.stderr)
+            return 2
     if not wanted:
         print("crm serve: no chat channel configured; running the reminder scheduler only.")
         for channel, settings in CHANNEL_SETTINGS.items():
@@ -56,8 +66,21 @@ def run_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    channels = default_registry()
+    servers: list[Any] = []
+    if slack_settings is not None:
+        started = _start_slack(runtime, slack_settings, channels)
+        if started is None:
+            runtime.close()
+            return 1
+        servers.append(started)
     workers = [
-        threading.Thread(target=run_scheduler, args=(runtime, stop, args.interval), daemon=True)
+        threading.Thread(
+            target=run_scheduler,
+            args=(runtime, stop, args.interval),
+            kwargs={"channels": channels},
+            daemon=True,
+        )
         for _ in range(max(1, args.workers))
     ]
     for worker in workers:
@@ -66,8 +89,38 @@ def run_serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     while not stop.wait(0.5):
         pass
+    for server in servers:
+        server.close()
     for worker in workers:
         worker.join(timeout=args.interval + 10)
     runtime.close()
     print("Stopped.")
     return 0
+
+
+def _start_slack(runtime: Any, settings: Any, channels: Any) -> Any:
+    """The Slack app listening (on its own threads), and Slack DMs registered for the outbox; None (and
+    a message) when Slack refuses the tokens or the port is taken."""
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
+    from adapters.slack.app import SlackBot
+    from adapters.slack.delivery import SlackChannel
+    from adapters.slack.server import start
+    from assistant.engine import Assistant
+
+    try:
+        bot = SlackBot(Assistant(runtime), settings)
+        server = start(bot, settings)
+    except BoltError as error:  # auth.test refused the bot token, or Slack is unreachable
+        print(f"crm serve: Slack did not accept the bot token: {error}", file=sys.stderr)
+        return None
+    except SlackApiError as error:
+        print(f"crm serve: Slack refused the app token: {error.response.get('error')}", file=sys.stderr)
+        return None
+    except OSError as error:
+        print(f"crm serve: cannot listen on port {settings.port}: {error.strerror}", file=sys.stderr)
+        return None
+    channels.register(SlackChannel(bot.client))
+    print(f"Slack: {settings.mode}.")
+    return server

@@ -7,7 +7,6 @@ The HTTP app answers `GET /healthz` for the load balancer and everything Slack s
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -19,7 +18,6 @@ from waitress.server import create_server
 from adapters.slack.app import SlackBot
 from adapters.slack.settings import SlackSettings
 
-log = logging.getLogger(__name__)
 HTTP_THREADS = 16  # requests at once; each only verifies, acknowledges and hands the turn over
 
 
@@ -59,16 +57,23 @@ class HttpServer:
         self._thread.join(timeout=5)
 
 
-def serve(bot: SlackBot, settings: SlackSettings, stop: threading.Event, host: str = "0.0.0.0") -> None:
-    """Runs until `stop` is set: Socket Mode when an app token is configured, else the HTTP endpoint."""
+class SocketMode:
+    """Socket Mode: a WebSocket the app opens to Slack, so nothing needs to reach this machine."""
+
+    def __init__(self, bot: SlackBot, settings: SlackSettings) -> None:
+        self._handler = SocketModeHandler(bot.app, settings.app_token, concurrency=HTTP_THREADS)
+
+    def start(self) -> SocketMode:
+        self._handler.connect()
+        return self
+
+    def close(self) -> None:
+        self._handler.close()
+
+
+def start(bot: SlackBot, settings: SlackSettings, host: str = "0.0.0.0") -> HttpServer | SocketMode:
+    """Socket Mode when an app token is configured, else the HTTP endpoint; raises if it cannot start
+    (a port in use, an app token Slack refuses)."""
     if settings.socket_mode:
-        handler = SocketModeHandler(bot.app, settings.app_token, concurrency=HTTP_THREADS)
-        handler.connect()
-        log.info("Slack: connected in Socket Mode")
-        stop.wait()
-        handler.close()
-        return
-    server = HttpServer(bot, settings, host=host).start()
-    log.info("Slack: listening on port %d, path %s", server.port, settings.path)
-    stop.wait()
-    server.close()
+        return SocketMode(bot, settings).start()
+    return HttpServer(bot, settings, host=host).start()

@@ -8,14 +8,14 @@ import time
 from typing import Any
 
 import pytest
+from fake_slack import BOT_TOKEN, BOT_USER, SIGNING_SECRET, dm, event_body, mention, post
+from slack_world import DANIEL, MARIA, NEWCOMER, STRANGER, Workspace, settings_for
 from sqlalchemy import func, select
 
 from adapters.slack.app import SlackBot
 from adapters.slack.server import HttpServer
 from assistant.engine import Assistant
 from storage.models import Account, Activity, ChannelIdentity, Deal
-from tests.slack.conftest import DANIEL, MARIA, NEWCOMER, STRANGER, Workspace, settings_for
-from tests.slack.fake_slack import BOT_TOKEN, BOT_USER, SIGNING_SECRET, dm, event_body, mention, post
 
 ACK_SECONDS = 3.0  # Slack's limit for an acknowledgement
 
