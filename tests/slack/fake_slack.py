@@ -131,6 +131,7 @@ class FakeSlack:
             ]
 
     def wait(self, ready: Callable[[], bool], timeout: float = 15.0) -> bool:
+        """Waits until `ready()` holds (checked whenever a call arrives); False on timeout."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while not ready():
