@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 EXTRAS ?= dev,slack
 export CRM_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install model demo test lint format bench bench-import bench-nlu clean
+.PHONY: install model demo test lint format bench bench-import bench-nlu bench-slack clean
 
 install: $(STAMP)
 
@@ -39,10 +39,15 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: bench-import bench-nlu
+bench: bench-import bench-nlu bench-slack
 
 bench-nlu: install
 	$(PY) tests/bench/bench_nlu.py --runs 3
+
+# 200 concurrent Slack events over loopback against a fake Slack: acknowledgement and reply latency
+bench-slack: install
+	$(PY) tests/slack/bench_slack.py --events 200 --runs 3 --engine sqlite
+	$(PY) tests/slack/bench_slack.py --events 200 --runs 3 --engine postgresql
 
 bench-import: install
 	$(PY) tests/bench/bench_import.py --deals 100000 --runs 3

@@ -28,9 +28,20 @@ STRANGER = "U0STRANGER"  # in the Slack workspace, not in the CRM
 NEWCOMER = "U0NEWCOMER"  # in the CRM by e-mail only, no Slack id yet
 NEWCOMER_EMAIL = "lena.berg@northwind.example"
 
+DEMO_STAFF = {  # the demo's staff with their Slack ids (storage/demo/users.csv)
+    "U0DEMO001": "Alex Turner",
+    MARIA: "Maria Gonzalez",
+    DANIEL: "Daniel Okafor",
+    "U0DEMO004": "Priya Raman",
+    "U0DEMO005": "Tom Fischer",
+    "U0DEMO006": "Sofia Rossi",
+    "U0DEMO007": "Kevin Walsh",
+}
 PEOPLE = {
-    MARIA: slack_user(MARIA, "maria.gonzalez@northwind.example", "Maria Gonzalez"),
-    DANIEL: slack_user(DANIEL, "daniel.okafor@northwind.example", "Daniel Okafor"),
+    **{
+        slack_id: slack_user(slack_id, name.lower().replace(" ", ".") + "@northwind.example", name)
+        for slack_id, name in DEMO_STAFF.items()
+    },
     STRANGER: slack_user(STRANGER, "sam.stranger@elsewhere.example", "Sam Stranger"),
     NEWCOMER: slack_user(NEWCOMER, NEWCOMER_EMAIL.upper(), "Lena Berg"),
 }
