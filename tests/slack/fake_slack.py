@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from websockets.sync.server import ServerConnection
+from websockets.sync.server import serve as websocket_serve
+
 BOT_USER = "UCRMBOT"
 BOT_ID = "BCRMBOT"
 TEAM = "T0NORTHWIND"
@@ -41,6 +44,7 @@ class FakeSlack:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> users.info "user"
     fail: dict[str, str] = field(default_factory=dict)  # method -> error it answers with
     calls: list[Call] = field(default_factory=list)
+    socket: FakeSocketMode | None = None  # Socket Mode's WebSocket end, when a test opens one
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -100,6 +104,10 @@ class FakeSlack:
             return {"ok": False, "error": self.fail[method]}
         if method.startswith("respond/"):
             return "ok"
+        if method == "apps.connections.open":
+            if self.socket is None or not (token or "").startswith("xapp-"):
+                return {"ok": False, "error": "invalid_auth"}
+            return {"ok": True, "url": self.socket.url}
         if method == "auth.test":
             return {"ok": True, "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID, "team": "Northwind"}
         if method == "users.info":
@@ -285,3 +293,59 @@ def button_body(
         ],
     }
     return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
+# --- Socket Mode: Slack's end of the WebSocket ----------------------------------------------------------
+
+
+class FakeSocketMode:
+    """Slack's side of a Socket Mode connection: says hello, pushes envelopes, collects the app's acks."""
+
+    def __init__(self) -> None:
+        self.acks: dict[str, dict[str, Any]] = {}
+        self._connections: list[ServerConnection] = []
+        self._changed = threading.Condition()
+        self._server = websocket_serve(self._session, "127.0.0.1", 0)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}/link/?ticket=test"
+
+    def _session(self, connection: ServerConnection) -> None:
+        connection.send(
+            json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0CRM"}})
+        )
+        with self._changed:
+            self._connections.append(connection)
+            self._changed.notify_all()
+        for frame in connection:
+            data = json.loads(frame)
+            with self._changed:
+                self.acks[data["envelope_id"]] = data
+                self._changed.notify_all()
+
+    def wait_connected(self, timeout: float = 15.0) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: bool(self._connections), timeout)
+
+    def push(self, kind: str, payload: dict[str, Any], envelope_id: str, retry: int = 0) -> None:
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": retry,
+            "retry_reason": "timeout" if retry else "",
+        }
+        with self._changed:
+            connection = self._connections[-1]
+        connection.send(json.dumps(envelope))
+
+    def wait_ack(self, envelope_id: str, timeout: float = 15.0) -> dict[str, Any] | None:
+        with self._changed:
+            self._changed.wait_for(lambda: envelope_id in self.acks, timeout)
+            return self.acks.get(envelope_id)
+
+    def close(self) -> None:
+        self._server.shutdown()
