@@ -7,12 +7,15 @@ from collections.abc import Iterator
 import pytest
 from fake_slack import FakeSlack
 from slack_world import NEWCOMER_EMAIL, PEOPLE, Workspace, settings_for
+from test_slack_manifest import METHOD_SCOPES
 
 from adapters.slack.app import SlackBot
 from adapters.slack.server import HttpServer
 from assistant import admin
 from assistant.engine import Assistant
 from assistant.runtime import Runtime
+
+MANIFEST_METHODS = {*METHOD_SCOPES, "auth.test", "apps.connections.open"}  # the last two need no bot scope
 
 
 @pytest.fixture
@@ -30,3 +33,7 @@ def workspace(runtime: Runtime, fake: FakeSlack) -> Iterator[Workspace]:
     server = HttpServer(bot, settings_for(fake), host="127.0.0.1", port=0).start()
     yield Workspace(fake, bot, runtime, f"http://127.0.0.1:{server.port}/slack/events")
     server.close()
+    called = {c.method for c in fake.calls if not c.method.startswith("respond/")}
+    assert called <= MANIFEST_METHODS, (
+        f"methods slack/manifest.yaml may not grant: {called - MANIFEST_METHODS}"
+    )
