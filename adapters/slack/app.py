@@ -21,6 +21,7 @@ from typing import Any
 from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from adapters.slack.blocks import ACTION_PREFIX, answered_blocks, button_owner, render
 from adapters.slack.people import SlackPeople
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "slack"
 WORKERS = 8  # turns at once; SQLite serialises the writes anyway, PostgreSQL takes them in parallel
 RECENT_KEYS = 10_000
+RATE_LIMIT_RETRIES = 2
 HANDLED_SUBTYPES = (None, "file_share")  # a typed message, with or without an attachment
 
 
@@ -76,7 +78,7 @@ class SlackBot:
         workers: int = WORKERS,
     ) -> None:
         self.assistant = assistant
-        self.client = client or WebClient(token=settings.bot_token, base_url=settings.api_url)
+        self.client = client or web_client(settings)
         self.people = SlackPeople(self.client)
         self.recent = RecentKeys()
         self.app = App(
@@ -199,6 +201,13 @@ class SlackBot:
         if retry:
             reason = request.headers.get("x-slack-retry-reason", ["?"])[0]
             log.info("Slack retry #%s (%s)", retry[0], reason)
+
+
+def web_client(settings: SlackSettings) -> WebClient:
+    """The Web API client: on a 429 it waits as long as Slack's Retry-After says and tries again (twice)."""
+    client = WebClient(token=settings.bot_token, base_url=settings.api_url)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
+    return client
 
 
 def _message_id(event: dict[str, Any]) -> str:

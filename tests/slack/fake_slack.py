@@ -43,6 +43,7 @@ class Call:
 class FakeSlack:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> users.info "user"
     fail: dict[str, str] = field(default_factory=dict)  # method -> error it answers with
+    rate_limit: dict[str, int] = field(default_factory=dict)  # method -> how many more calls get HTTP 429
     calls: list[Call] = field(default_factory=list)
     socket: FakeSocketMode | None = None  # Socket Mode's WebSocket end, when a test opens one
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -61,6 +62,12 @@ class FakeSlack:
                     args = {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
                 token = (self.headers.get("Authorization") or "").removeprefix("Bearer ") or args.get("token")
                 method = self.path.strip("/").removeprefix("api/")
+                if fake.rate_limited(method):
+                    self.send_response(429)
+                    self.send_header("Retry-After", "1")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 answer = fake.answer(method, args, token)
                 data = json.dumps(answer).encode() if isinstance(answer, dict) else answer.encode()
                 self.send_response(200)
@@ -95,6 +102,14 @@ class FakeSlack:
         return f"{self.base}/respond/{name}"
 
     # --- Slack's answers ------------------------------------------------------------------------------
+
+    def rate_limited(self, method: str) -> bool:
+        with self._changed:
+            if self.rate_limit.get(method, 0) <= 0:
+                return False
+            self.rate_limit[method] -= 1
+            self.calls.append(Call(f"429 {method}", {}, None, time.monotonic()))
+            return True
 
     def answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any] | str:
         with self._changed:

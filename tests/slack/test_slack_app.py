@@ -3,6 +3,7 @@ a fake Slack Web API, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -212,6 +213,28 @@ def test_a_mention_of_a_colleague_reads_as_their_name(workspace: Workspace) -> N
     assert text_of(reply).startswith("11 deals")
     rows = [line for line in text_of(reply).split("\n")[1:] if "$" in line and "Total" not in line]
     assert rows and all(line.rstrip().endswith("Daniel Okafor") for line in rows)
+
+
+def test_slack_checks_the_request_url_with_a_challenge(workspace: Workspace) -> None:
+    body = json.dumps(
+        {
+            "token": "unused",
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+            "type": "url_verification",
+        }
+    )
+    answer = post(workspace.url, body, "application/json")
+    assert answer.status == 200 and "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in answer.body
+
+
+def test_a_reply_slack_rate_limits_is_sent_after_the_wait(workspace: Workspace) -> None:
+    workspace.fake.rate_limit["chat.postMessage"] = 1
+    reply = converse(workspace, MARIA, "win rate this year", 0)
+    assert "Win rate" in text_of(reply)
+    assert [c.method for c in workspace.fake.calls if "chat.postMessage" in c.method] == [
+        "429 chat.postMessage",
+        "chat.postMessage",
+    ]
 
 
 def test_a_bots_own_messages_are_ignored(workspace: Workspace) -> None:
