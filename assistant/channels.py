@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from assistant.messages import Button, Reply, Table
+from assistant.messages import Button, Chart, Reply, Table
 from storage.coltypes import utcnow
 from storage.models import ChannelIdentity, Delivery, User
 
@@ -77,6 +77,7 @@ def reply_to_payload(reply: Reply) -> dict[str, Any]:
             if reply.table
             else None
         ),
+        "chart": reply.chart.to_json() if reply.chart else None,
     }
 
 
@@ -97,6 +98,7 @@ def reply_from_payload(data: dict[str, Any]) -> Reply:
             if table
             else None
         ),
+        chart=Chart.from_json(data["chart"]) if data.get("chart") else None,
     )
 
 

@@ -37,6 +37,34 @@ class Table:
     total: tuple[str, ...] | None = None
 
 
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart of one figure per label (pipeline by stage, by rep...); the values as people read them
+    ride along, so a channel draws it without knowing money formats."""
+
+    title: str
+    labels: tuple[str, ...]
+    values: tuple[float, ...]
+    value_labels: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "labels": list(self.labels),
+            "values": list(self.values),
+            "value_labels": list(self.value_labels),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Chart:
+        return cls(
+            data["title"],
+            tuple(data["labels"]),
+            tuple(float(v) for v in data["values"]),
+            tuple(data.get("value_labels") or ()),
+        )
+
+
 @dataclass
 class Reply:
     """What the assistant says: text (light markdown: *bold*), a plain fallback, a speakable form."""
@@ -46,6 +74,7 @@ class Reply:
     speech: str = ""
     buttons: list[Button] = field(default_factory=list)
     table: Table | None = None
+    chart: Chart | None = None
     intent: str | None = None
     slots: dict[str, Any] = field(default_factory=dict)
 
@@ -73,5 +102,6 @@ class Reply:
                 if self.table
                 else None
             ),
+            "chart": self.chart.to_json() if self.chart else None,
             "speech": self.speech,
         }

@@ -23,12 +23,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from adapters.charts import render_png
 from adapters.slack.blocks import ACTION_PREFIX, answered_blocks, button_owner, render
 from adapters.slack.people import SlackPeople
 from adapters.slack.settings import SlackSettings
 from adapters.slack.text import unformat
 from assistant.engine import Assistant
-from assistant.messages import Message, Reply
+from assistant.messages import Chart, Message, Reply
 from assistant.replies import say
 
 log = logging.getLogger(__name__)
@@ -184,15 +185,23 @@ class SlackBot:
         return reply
 
     def _send(self, reply: Reply, where: Where, user: str) -> None:
+        """Posts the reply where the request came from; a chart follows as an image, except in a private
+        (ephemeral) answer, which cannot carry a file."""
         payload = render(reply, owner=user)
         try:
             if where.respond is not None:
                 where.respond(response_type="ephemeral", replace_original=False, **payload)
             else:
-                self.client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, **payload)
+                posted = self.client.chat_postMessage(
+                    channel=where.channel, thread_ts=where.thread_ts, **payload
+                )
+                if reply.chart is not None:
+                    upload_chart(self.client, reply.chart, posted["channel"], where.thread_ts)
         except SlackApiError as error:
             log.error("could not post a reply: %s", error.response.get("error"))
-        except Exception:  # a response URL that failed: the turn is done, only the answer is lost
+        except (
+            Exception
+        ):  # a response URL or an upload that failed: the turn is done, only the answer is lost
             log.exception("could not post a reply")
 
     @staticmethod
@@ -201,6 +210,18 @@ class SlackBot:
         if retry:
             reason = request.headers.get("x-slack-retry-reason", ["?"])[0]
             log.info("Slack retry #%s (%s)", retry[0], reason)
+
+
+def upload_chart(client: WebClient, chart: Chart, channel: str, thread_ts: str | None) -> None:
+    """The chart as a PNG file in the conversation (files.uploadV2: needs the files:write scope)."""
+    client.files_upload_v2(
+        channel=channel,
+        thread_ts=thread_ts,
+        content=render_png(chart),
+        filename="chart.png",
+        title=chart.title,
+        alt_txt=chart.title,
+    )
 
 
 def web_client(settings: SlackSettings) -> WebClient:

@@ -7,15 +7,18 @@ after a worker died mid-send is recognisable in the conversation history.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
+from adapters.slack.app import upload_chart
 from adapters.slack.blocks import render
 from assistant.channels import ChannelError, Outgoing
 
+log = logging.getLogger(__name__)
 METADATA_EVENT = "crm_outbox"
 
 
@@ -29,7 +32,7 @@ class SlackChannel:
     def send(self, message: Outgoing, session: Session | None) -> None:
         payload = render(message.reply, owner=message.recipient)
         try:
-            self.client.chat_postMessage(
+            posted = self.client.chat_postMessage(
                 channel=message.recipient,
                 metadata={
                     "event_type": METADATA_EVENT,
@@ -39,3 +42,8 @@ class SlackChannel:
             )
         except SlackApiError as error:
             raise ChannelError(f"Slack refused the DM: {error.response.get('error')}") from error
+        if message.reply.chart is not None:
+            try:  # the message is out: a failed chart is logged, not retried with the message
+                upload_chart(self.client, message.reply.chart, posted["channel"], None)
+            except Exception:
+                log.exception("could not upload the chart of %s", message.key)

@@ -45,6 +45,7 @@ class FakeSlack:
     fail: dict[str, str] = field(default_factory=dict)  # method -> error it answers with
     rate_limit: dict[str, int] = field(default_factory=dict)  # method -> how many more calls get HTTP 429
     calls: list[Call] = field(default_factory=list)
+    uploads: list[bytes] = field(default_factory=list)  # file contents uploaded, in order
     socket: FakeSocketMode | None = None  # Socket Mode's WebSocket end, when a test opens one
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -55,7 +56,12 @@ class FakeSlack:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode()
+                raw = self.rfile.read(length)
+                if self.path.startswith("/upload/"):  # a file's bytes, as files.uploadV2 sends them
+                    fake.uploads.append(raw)
+                    body = ""
+                else:
+                    body = raw.decode()
                 if self.headers.get("Content-Type", "").startswith("application/json"):
                     args = json.loads(body or "{}")
                 else:
@@ -117,8 +123,15 @@ class FakeSlack:
             self._changed.notify_all()
         if method in self.fail:
             return {"ok": False, "error": self.fail[method]}
-        if method.startswith("respond/"):
+        if method.startswith(("respond/", "upload/")):
             return "ok"
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            return {"ok": True, "file_id": file_id, "upload_url": f"{self.base}/upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            files = args.get("files")
+            files = json.loads(files) if isinstance(files, str) else files
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
         if method == "apps.connections.open":
             if self.socket is None or not (token or "").startswith("xapp-"):
                 return {"ok": False, "error": "invalid_auth"}

@@ -1,0 +1,49 @@
+"""Charts: drawn as PNGs offline, and sent to Slack as an image under the message they belong to."""
+
+from __future__ import annotations
+
+import io
+
+from fake_slack import FakeSlack
+from PIL import Image
+from slack_world import MARIA, settings_for
+
+from adapters.charts import MAX_BARS, render_png
+from adapters.slack.app import web_client
+from adapters.slack.delivery import SlackChannel
+from assistant.channels import Outgoing
+from assistant.messages import Chart, Reply
+
+STAGES = Chart(
+    "Open pipeline by stage: $1,234,500",
+    ("Lead", "Qualified", "Proposal", "Negotiation"),
+    (120_000, 340_000, 500_000, 274_500),
+    ("$120,000", "$340,000", "$500,000", "$274,500"),
+)
+
+
+def test_a_chart_is_a_png_with_a_row_per_bar() -> None:
+    small = Image.open(io.BytesIO(render_png(STAGES)))
+    assert small.format == "PNG"
+    many = Chart("Pipeline by rep", tuple(f"Rep {n}" for n in range(40)), tuple(float(n) for n in range(40)))
+    tall = Image.open(io.BytesIO(render_png(many)))
+    assert tall.width == small.width and tall.height > small.height
+    capped = Chart("x", tuple(f"Rep {n}" for n in range(MAX_BARS)), tuple(1.0 for _ in range(MAX_BARS)))
+    assert Image.open(io.BytesIO(render_png(capped))).height == tall.height  # at most MAX_BARS bars
+
+
+def test_empty_and_zero_charts_still_draw() -> None:
+    assert render_png(Chart("Nothing yet", (), ()))[:8] == b"\x89PNG\r\n\x1a\n"
+    assert render_png(Chart("All zero", ("Lead", "Won"), (0.0, 0.0)))[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_digest_with_a_chart_arrives_as_a_dm_and_an_image(fake: FakeSlack) -> None:
+    channel = SlackChannel(web_client(settings_for(fake)))
+    reply = Reply("Your week: pipeline $1,234,500", chart=STAGES)
+    channel.send(Outgoing(1, "weekly:2:2026-11-23", "weekly", "slack", MARIA, 2, reply), None)
+    methods = [c.method for c in fake.calls]
+    assert methods[:2] == ["chat.postMessage", "files.getUploadURLExternal"]
+    assert methods[2].startswith("upload/") and methods[3] == "files.completeUploadExternal"
+    assert fake.uploads[0] == render_png(STAGES)
+    complete = fake.calls[3].args
+    assert complete["channel_id"] == MARIA and "Open pipeline by stage" in str(complete["files"])
