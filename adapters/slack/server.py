@@ -19,6 +19,7 @@ from adapters.slack.app import SlackBot
 from adapters.slack.settings import SlackSettings
 
 HTTP_THREADS = 16  # requests at once; each only verifies, acknowledges and hands the turn over
+CONNECTIONS = 1000  # open connections before new ones wait in the backlog (waitress's default is 100)
 
 
 def wsgi_app(bot: SlackBot, settings: SlackSettings) -> Callable[..., Iterable[bytes]]:
@@ -40,7 +41,15 @@ class HttpServer:
         self, bot: SlackBot, settings: SlackSettings, host: str = "0.0.0.0", port: int | None = None
     ):
         port = settings.port if port is None else port
-        self._server: Any = create_server(wsgi_app(bot, settings), host=host, port=port, threads=HTTP_THREADS)
+        self._server: Any = create_server(
+            wsgi_app(bot, settings),
+            host=host,
+            port=port,
+            threads=HTTP_THREADS,
+            connection_limit=CONNECTIONS,
+            backlog=CONNECTIONS,
+            ident="crm-assistant",
+        )
         self.port: int = self._server.effective_port
         self._thread = threading.Thread(target=self._run, name="slack-http", daemon=True)
 
