@@ -102,6 +102,23 @@ def _suffix_spellings() -> dict[str, list[str]]:
     return {word: group for group in _suffix_groups() for word in group}
 
 
+# "<kind of place> of <name>": people say the name alone ("Lakeview" for "City of Lakeview").
+_OF_PREFIXES = {
+    "city",
+    "town",
+    "county",
+    "state",
+    "village",
+    "borough",
+    "district",
+    "port",
+    "province",
+    "commonwealth",
+    "university",
+    "college",
+}
+
+
 def name_words(name: str) -> list[str]:
     """A name as the words it is matched by: 'O'Neill & Co.' -> ['oneill', 'and', 'co']."""
     text = fold(name).replace("&", " and ").replace("'", "").replace(".", "")
@@ -169,6 +186,13 @@ class NameIndex:
                     self._put(prefix, record, 0.9)
             if len(core) > 1:
                 self._put(["".join(core)], record, 0.95)
+            if (
+                len(core) > 2
+                and core[0] in _OF_PREFIXES
+                and core[1] == "of"
+                and not self._is_common(core[2:])
+            ):
+                self._put(core[2:], record, 0.9)  # "City of Lakeview" -> "lakeview"
         elif record.kind in ("contact", "user") and len(words) > 1:
             if not self._is_common(words[:1]):
                 self._put(words[:1], record, 0.85)

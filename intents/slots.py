@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from intents.extract import Analysis, Span
@@ -213,17 +214,48 @@ def log_activity(f: Filler) -> Slots:
             slots["account"] = f.text(*unknown)
     tail = len(f.words)
     follow = f.index_of(*lexicon()["follow_up"], "remind me", "reminder")
+    unknown = _unknown_record(f) if "account" in slots and not f.a.of_kind("name") else None
+    said = _notes_start(f, follow[0] if follow else tail, unknown)
+    content = _content_times(f, said)
     for span in f.times():
         if follow and span.first >= follow[0]:
             slots.setdefault("follow_up", f.date_value(span))
-        elif "when" not in slots:
+        elif "when" not in slots and span not in content:
             slots["when"] = f.date_value(span, past=True)
     if follow:
         tail = follow[0]
-    notes = _notes(f, tail, _unknown_record(f) if "account" in slots and not f.a.of_kind("name") else None)
+    notes = _notes(f, tail, unknown, content)
     if notes:
         slots["notes"] = notes
     return slots
+
+
+_CLAUSE_SUBJECTS = {"they", "she", "he", "it", "we"}
+_CONTENT_PREPOSITIONS = {"until", "till", "before", "after", "since", "by"}
+
+
+def _content_times(f: Filler, start: int) -> list[Span]:
+    """Dates that are part of what was said about the activity, not when it happened: "they might
+    delay until january", "she wants to start in q1". A date right after 'until', 'before' and the like,
+    or in a clause of its own ("they ...", "she ...") inside the notes."""
+    out = []
+    for span in f.times():
+        if span.first < start:
+            continue
+        before = f.words[start : span.first]
+        if before[-1:] and before[-1] in _CONTENT_PREPOSITIONS:
+            out.append(span)
+            continue
+        clause: list[str] = []
+        for k in range(start, span.first):
+            clause = (
+                []
+                if f.a.tokens[k].punct and f.words[k] in (",", ";", ".", "!", "?")
+                else [*clause, f.words[k]]
+            )
+        if _CLAUSE_SUBJECTS & set(clause[:1]) and len(clause) >= 3:
+            out.append(span)
+    return out
 
 
 def _unknown_record(f: Filler) -> tuple[int, int] | None:
@@ -244,27 +276,71 @@ def _unknown_record(f: Filler) -> tuple[int, int] | None:
     return (i, j) if j > i else None
 
 
-def _notes(f: Filler, tail: int, unknown: tuple[int, int] | None = None) -> str | None:
-    """What was said about the activity: the words after its introduction (who, what, when) and a
-    connector like 'about' or ':'."""
-    intro = set(lexicon()["intro"])
+_FILLERS = {
+    "um",
+    "now",
+    "uh",
+    "erm",
+    "er",
+    "uhm",
+    "hmm",
+    "so",
+    "okay",
+    "ok",
+    "well",
+    "yeah",
+    "hey",
+    "alright",
+    "like",
+}
+
+
+def _notes_start(f: Filler, tail: int, unknown: tuple[int, int] | None = None) -> int:
+    """Where what was said about the activity begins: after its introduction (who, what, when) and a
+    connector like 'about' or ':'. A comma or colon after a record or a date ends the introduction."""
+    intro = set(lexicon()["intro"]) | _FILLERS
     i = 0
+    passed = False
     while i < tail:
         span = f.a.span_at(i)
         if unknown and unknown[0] <= i < unknown[1]:
             i = unknown[1]
+            passed = True
         elif span is not None:
             i = span.last
-        elif f.a.tokens[i].punct or f.words[i] in intro or find_cues([f.words[i]], "activity_type"):
+            passed = True
+        elif f.a.tokens[i].punct:
+            i += 1
+            ahead = i
+            while ahead < tail and f.a.tokens[ahead].punct:
+                ahead += 1
+            record_next = ahead < tail and f.a.span_at(ahead) is not None
+            if passed and f.words[i - 1] in (",", ":", ";", "-", "–", "—") and not record_next:
+                break
+        elif f.words[i] in intro or find_cues([f.words[i]], "activity_type"):
             i += 1
         else:
             break
+    while i < tail and f.a.tokens[i].punct:
+        i += 1
     for connector in sorted(lexicon()["connectors"], key=lambda c: -len(c.split())):
         words = connector.split()
         if f.words[i : i + len(words)] == words:
             i += len(words)
             break
+    return i
+
+
+def _notes(
+    f: Filler, tail: int, unknown: tuple[int, int] | None = None, content: list[Span] | None = None
+) -> str | None:
+    """What was said about the activity: the words after its introduction, without its date phrase
+    (a date that is part of what was said stays)."""
+    i = _notes_start(f, tail, unknown)
     first, last = f.trim_times(i, tail)
+    kept = [s.last for s in content or () if s.first >= first and last < s.last <= tail]
+    if kept:
+        last = max(kept)
     text = f.text(first, last)
     return text or None
 
@@ -384,11 +460,23 @@ def _industry_at(f: Filler, j: int) -> int:
 
 def _new_name(f: Filler, cues: tuple[str, ...]) -> str | None:
     """A name that is not in the store, as written: the words after a cue like 'called'."""
+    found = _new_name_range(f, cues)
+    return f.text(*found) if found else None
+
+
+_AS_A = {"as", "a", "an", "new", "the"}
+
+
+def _new_name_range(f: Filler, cues: tuple[str, ...]) -> tuple[int, int] | None:
+    """The token range of a new name: the words after a cue like 'called', up to a stop word, a
+    record, a stage or a trailing industry ("Crimson Media" keeps its capitalised "Media")."""
     n = len(f.words)
     for cue in ("called", "named", *cues):
         hit = f.index_of(cue)
         if hit is None:
             continue
+        if hit[0] >= 2 and f.words[hit[0] - 1] in _AS_A and "as" in f.words[max(0, hit[0] - 3) : hit[0]]:
+            continue  # "add X as an account": the name comes before the cue
         i = hit[1]
         while i < n and (f.words[i] in _NAME_SKIP or f.a.tokens[i].punct):
             i += 1
@@ -403,13 +491,21 @@ def _new_name(f: Filler, cues: tuple[str, ...]) -> str | None:
             if find_cues([f.words[j]], "stage"):
                 break
             width = _industry_at(f, j)
-            if j > i and width and (j + width == n or f.words[j + width] in _INDUSTRY_FOLLOWERS):
+            followed = j + width < n and f.words[j + width] in _INDUSTRY_FOLLOWERS
+            if j > i and width and (followed or (j + width == n and not _capitalised_run(f, i, j + width))):
                 break
             j += 1
-        text = f.text(i, j)
-        if text:
-            return text
+        first, last = i, j
+        while last > first and (f.a.tokens[last - 1].punct or not f.text(last - 1, last)):
+            last -= 1
+        if f.text(first, last):
+            return first, last
     return None
+
+
+def _capitalised_run(f: Filler, first: int, last: int) -> bool:
+    """Every word of first..last written with a capital: a proper name ("Crimson Media")."""
+    return all(f.a.raw[f.a.tokens[k].start : f.a.tokens[k].end][:1].isupper() for k in range(first, last))
 
 
 def _weak_person(span: Span | None) -> bool:
@@ -449,14 +545,16 @@ def _person_name(f: Filler) -> tuple[int, int] | None:
 def create_account(f: Filler) -> Slots:
     slots: Slots = {}
     found = [s for s, k in f.mentions() if k == "account"]
-    name = _new_name(f, ("account", "company", "customer", "client", "prospect", "add", "create"))
-    if name:
-        slots["account"] = name
+    named = _new_name_range(f, ("account", "company", "customer", "client", "prospect", "add", "create"))
+    if named:
+        slots["account"] = f.text(*named)
     elif found and found[0].name:
         slots["account"] = f.record(found[0].name, "account")
     industries = _industries()
     for n in (2, 1):
         for i in range(len(f.words) - n + 1):
+            if named and i < named[1] and i + n > named[0]:
+                continue  # "Ferro Logistics" names the company, not its industry
             phrase = " ".join(f.words[i : i + n])
             if phrase in industries and "industry" not in slots:
                 slots["industry"] = industries[phrase]
@@ -499,6 +597,10 @@ _NOT_TITLE = {
 }
 
 
+_CONTACT_DETAIL = {"phone", "email", "e-mail", "mobile", "number", "cell", "tel", "address"}
+_PRONOUNS = {"his", "her", "their", "its", "he", "she", "they", "it", "our", "my"}
+
+
 def _until_entity(f: Filler, first: int, last: int) -> tuple[int, int]:
     """first..last cut before punctuation, a record span or 'at/from <record>'."""
     j = first
@@ -531,7 +633,17 @@ def _title(f: Filler, skip: tuple[int, int] | None = None) -> str | None:
     for first, last in segments:
         if skip and first <= skip[0] < max(last, first + 1):
             continue
-        if first < last and not f.in_span[first] and f.words[first] not in _NOT_TITLE:
+        contact_detail = any(
+            f.words[k] in _CONTACT_DETAIL
+            or (f.a.span_at(k) and f.a.span_at(k).kind in ("email", "phone", "url"))  # type: ignore[union-attr]
+            for k in range(first, last)
+        )
+        if (
+            first < last
+            and not f.in_span[first]
+            and f.words[first] not in _NOT_TITLE | _PRONOUNS
+            and not contact_detail
+        ):
             text = f.text(*_until_entity(f, first, last))
             if text:
                 return text
@@ -613,6 +725,7 @@ _TASK_LEAD = {
     "put",
     "in",
     "quick",
+    "schedule",
 }
 
 
@@ -710,6 +823,10 @@ _DONE_LEAD = (
     "i completed",
     "i am done with",
     "i have done",
+    "close out",
+    "wrap up",
+    "knock out",
+    "cross out",
     "i did",
     "the task",
     "my task",
@@ -761,6 +878,10 @@ def complete_task(f: Filler) -> Slots:
     span = f.a.span_at(first + 1) if f.words[first : first + 1] == ["the"] else None
     if span is not None and span.name is not None and span.first == first + 1 and span.last < last:
         first = span.last
+        for noun in (["to", "do"], ["task"], ["reminder"], ["item"]):
+            if last - len(noun) > first and f.words[last - len(noun) : last] == noun:
+                last -= len(noun)  # "the Tyrell renewal task is done": the task is "renewal"
+                break
     task = f.text(first, last)
     if task:
         slots["task"] = task
@@ -884,8 +1005,9 @@ def faq(f: Filler) -> Slots:
 def _stem(word: str) -> str:
     for suffix in ("ing", "ed", "es", "s"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if len(word) >= 4 and word.endswith("e") else word  # "change", "changing" -> "chang"
 
 
 _STOP = {
@@ -946,11 +1068,51 @@ _STOP = {
     "just",
     "some",
     "not",
+    "use",
+    "using",
+    "work",
+    "works",
+    "someone",
+    "somebody",
+    "anyone",
 }
 
 
+@cache
+def _kb_synonyms() -> dict[str, set[str]]:
+    """A customer's word -> the knowledge base's words for it ("yearly" -> "annual")."""
+    out: dict[str, set[str]] = {}
+    for key, variants in lexicon().get("kb_synonyms", {}).items():
+        if not key.startswith("_"):
+            for variant in variants:
+                out.setdefault(variant, set()).add(_stem(key))
+    return out
+
+
 def _bag(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(fold(text)) if w not in _STOP}
+    synonyms = _kb_synonyms()
+    words = [w for w in _WORD.findall(fold(text)) if w not in _STOP]
+    return {_stem(w) for w in words}.union(*(synonyms.get(w, ()) for w in words))
+
+
+_BAGS: list[tuple[list[KbArticleText], tuple[KbArticleText, ...], Any]] = []  # the last articles seen
+
+
+def _article_bags(
+    articles: list[KbArticleText],
+) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, int]]:
+    """Each article's strong words (questions, title) and weak words (answer), and in how many articles
+    each word occurs; kept for the articles list last seen, as long as it is unchanged."""
+    if _BAGS and _BAGS[0][0] is articles and _BAGS[0][1] == tuple(articles):
+        return _BAGS[0][2]  # type: ignore[no-any-return]
+    strong = {a.key: set().union(*(_bag(q) for q in (*a.questions, a.title))) for a in articles}
+    weak = {a.key: _bag(a.answer) for a in articles}
+    frequency: dict[str, int] = {}
+    for key in strong:
+        for word in strong[key] | weak[key]:
+            frequency[word] = frequency.get(word, 0) + 1
+    _BAGS[:] = [(articles, tuple(articles), (strong, weak, frequency))]
+    return strong, weak, frequency
 
 
 def best_article(text: str, articles: list[KbArticleText]) -> tuple[str, float] | None:
@@ -959,12 +1121,7 @@ def best_article(text: str, articles: list[KbArticleText]) -> tuple[str, float] 
     words = _bag(text)
     if not words or not articles:
         return None
-    strong = {a.key: set().union(*(_bag(q) for q in (*a.questions, a.title))) for a in articles}
-    weak = {a.key: _bag(a.answer) for a in articles}
-    frequency: dict[str, int] = {}
-    for key in strong:
-        for word in strong[key] | weak[key]:
-            frequency[word] = frequency.get(word, 0) + 1
+    strong, weak, frequency = _article_bags(articles)
     weight = {w: 1.0 / frequency.get(w, 1) for w in words}
     best, best_score = None, 0.0
     for key in strong:
@@ -988,22 +1145,33 @@ _TICKET_WORDS = {
 }
 
 
+_TICKET_BREAKS = (",", ":", ";", "?", "!", ".", "-", "–", "—")
+
+
 def open_ticket(f: Filler) -> Slots:
+    """The problem as stated, without the request around it: greetings, "open a ticket", "can you help"
+    and the like, whether they come before or after the problem."""
     n = len(f.words)
-    colon = f.index_of(":")
-    comma = f.index_of(",", "-")
-    if colon:
-        start = colon[1]
-    elif comma and comma[0] <= 8 and _TICKET_WORDS & set(f.words[: comma[0]]):
-        start = comma[1]
-    else:
-        start = 0
-        intro = f.index_of(*lexicon()["ticket_intro"])
-        if intro and intro[0] <= 1:
-            start = intro[1]
-            while start < n and f.words[start] in ("about", "with", "for", "that", "regarding", "-", ","):
-                start += 1
-    subject = f.text(start, n)
+    segments: list[tuple[int, int]] = []
+    start = 0
+    for i, token in enumerate(f.a.tokens):
+        if token.punct and token.norm in _TICKET_BREAKS:
+            segments.append((start, i))
+            start = i + 1
+    segments.append((start, n))
+    filler = _TICKET_WORDS | set(lexicon()["ticket_filler"])
+    stated = [
+        (a, b)
+        for a, b in segments
+        if any(not f.a.tokens[k].punct and f.words[k] not in filler for k in range(a, b))
+    ]
+    first, last = (stated[0][0], stated[-1][1]) if stated else (0, n)
+    intro = f.index_of(*lexicon()["ticket_intro"], start=first)
+    if intro and intro[0] <= first + 3 and intro[1] < last:
+        first = intro[1]
+        while first < last and f.words[first] in ("about", "with", "for", "that", "regarding", "-", ","):
+            first += 1
+    subject = f.text(first, last)
     return {"subject": subject} if subject else {}
 
 
