@@ -141,11 +141,16 @@ class Filler:
             return iso(end if period_end else start)
         return iso(value)
 
-    def period_value(self, span: Span) -> dict[str, str]:
-        if span.kind == "period":
-            start, end = span.value
+    def period_value(self, span: Span, past: bool = False) -> dict[str, str]:
+        """The span as a period; `past` reads it backwards ("won in october" said in November is the
+        October just gone, "deals closing in october" the next one)."""
+        value, kind = (
+            (span.past, span.past_kind) if past and span.past is not None else (span.value, span.kind)
+        )
+        if kind == "period":
+            start, end = value
         else:
-            start = end = span.value.date() if isinstance(span.value, datetime) else span.value
+            start = end = value.date() if isinstance(value, datetime) else value
         return {"start": iso(start), "end": iso(end)}
 
     # numbers --------------------------------------------------------------------------------------
@@ -899,8 +904,6 @@ def query_deals(f: Filler) -> Slots:
         if days:
             slots["inactive_days"] = days
     times = [s for s in f.times() if not (inactive and _near(s, inactive[0]))]
-    if times:
-        slots["period"] = f.period_value(times[0])
     stage = f.cue("stage")
     status = f.cue("deal_status")
     if stage in ("won", "lost"):
@@ -909,6 +912,8 @@ def query_deals(f: Filler) -> Slots:
         slots["stage"] = stage
     if status and "status" not in slots and not (status == "open" and stage):
         slots["status"] = status
+    if times:  # deals won or lost in a period closed in the past; open deals close ahead
+        slots["period"] = f.period_value(times[0], past=slots.get("status") in ("won", "lost"))
     amounts = f.moneys() or [s for s in f.a.of_kind("number") if s.value >= 1000]
     if len(amounts) == 2 and f.has("between", "from"):
         low, high = sorted(number(s.value) for s in amounts)
@@ -962,6 +967,9 @@ def _days(f: Filler, cue: Cue) -> int | None:
     return None
 
 
+CLOSED_METRICS = ("won", "lost", "win_rate")  # figures of deals already closed: their periods look back
+
+
 def pipeline_report(f: Filler) -> Slots:
     slots: Slots = {}
     metrics = {c.value for c in f.cues("metric")}
@@ -974,7 +982,7 @@ def pipeline_report(f: Filler) -> Slots:
         slots["group_by"] = group
     times = f.times()
     if times:
-        slots["period"] = f.period_value(times[0])
+        slots["period"] = f.period_value(times[0], past=slots.get("metric") in CLOSED_METRICS)
     f.records(slots, {}, users_as="owner")
     if "owner" not in slots and f.me():
         slots["owner"] = "me"
