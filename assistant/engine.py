@@ -24,6 +24,7 @@ from assistant.replies import say
 from assistant.runtime import Runtime
 from assistant.store_names import StoreNames
 from assistant.turn import Turn
+from assistant.when import zone_of
 from intents.names import NamedRecord
 from intents.parser import Parser
 from storage.db import transaction
@@ -171,7 +172,7 @@ class Assistant:
         conversation = self._lock(session, message)
         conversation.user_id = user.id if user else None
         conversation.customer_id = customer.id if customer else None
-        tz = self.runtime.tz
+        tz = zone_of(user, self.runtime.tz) if user else self.runtime.tz  # dates as the speaker means them
         state: dict[str, Any] = copy.deepcopy(conversation.state or {})  # a new object, so the change is seen
         if message.message_id:
             seen: list[str] = state.setdefault("seen", [])
@@ -180,7 +181,8 @@ class Assistant:
             seen.append(message.message_id)
             del seen[:-SEEN_KEEP]
         recorder = Recorder(session, user.id if user else None, message.channel)
-        turn = Turn(session, user, customer, message.channel, self.runtime.now(), tz, state, recorder)
+        now = self.runtime.now().astimezone(tz)
+        turn = Turn(session, user, customer, message.channel, now, tz, state, recorder)
         reply = self.policy.respond(turn, message.text)
         conversation.state = state
         session.flush()

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -36,7 +36,7 @@ from assistant.permissions import can_change_task
 from assistant.replies import day, money, say
 from assistant.runtime import Runtime, SettingsError
 from assistant.turn import Ask, Outcome, Turn, undo_button
-from assistant.when import local
+from assistant.when import local, zone_of
 from storage.db import transaction
 from storage.models import Account, AuditEntry, Deal, Task, User
 from storage.pipeline import default_pipeline
@@ -86,16 +86,6 @@ class Schedule:
         if schedule.stale_days < 1:
             raise SettingsError("CRM_STALE_DAYS must be 1 or more")
         return schedule
-
-
-def zone_of(user: User, default: ZoneInfo) -> ZoneInfo:
-    """The user's own zone if it is a real one, else the runtime's."""
-    if user.timezone:
-        try:
-            return ZoneInfo(user.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            log.warning("user %s has an unknown time zone %r; using %s", user.email, user.timezone, default)
-    return default
 
 
 @dataclass

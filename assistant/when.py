@@ -1,10 +1,16 @@
-"""Slot dates ("2026-12-01", "2026-12-01T10:00", local) as aware datetimes in the user's zone."""
+"""Slot dates ("2026-12-01", "2026-12-01T10:00", local) as aware datetimes in the user's zone, and which
+zone that is."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from storage.models import User
+
+log = logging.getLogger(__name__)
 
 MORNING = time(9, 0)  # a reminder or follow-up on a day without a time goes off at 09:00
 
@@ -20,3 +26,13 @@ def period(value: Any) -> tuple[date, date] | None:
     if isinstance(value, dict) and "start" in value and "end" in value:
         return date.fromisoformat(value["start"]), date.fromisoformat(value["end"])
     return None
+
+
+def zone_of(user: User, default: ZoneInfo) -> ZoneInfo:
+    """The user's own zone if it is a real one, else the runtime's."""
+    if user.timezone:
+        try:
+            return ZoneInfo(user.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning("user %s has an unknown time zone %r; using %s", user.email, user.timezone, default)
+    return default

@@ -4,11 +4,11 @@ roll back whole, and a clear reply when the database is gone."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from assistant import admin
 from assistant.engine import Assistant
@@ -16,7 +16,7 @@ from assistant.messages import Message
 from assistant.replies import money
 from assistant.runtime import Runtime
 from assistant.skills import SKILLS
-from storage.models import Activity, Deal
+from storage.models import Activity, Deal, Task, User
 
 MANAGER = "maria.gonzalez@northwind.example"
 REP = "daniel.okafor@northwind.example"
@@ -119,3 +119,18 @@ def test_one_conversation_is_handled_one_turn_at_a_time(bot: Assistant, runtime:
         assert conversation.version == 8
     for worker in others:
         worker.runtime.close()
+
+
+def test_dates_are_the_speakers_own(bot: Assistant, runtime: Runtime) -> None:
+    """At 03:00 UTC on Monday it is still Sunday evening in New York: "tomorrow" there is Monday, and a
+    reminder without a time goes off at 09:00 New York time."""
+    with runtime.sessions() as session, session.begin():
+        session.execute(update(User).where(User.email == REP).values(timezone="America/New_York"))
+    early = Assistant(Runtime(runtime.database_url, runtime.tz, datetime(2026, 11, 23, 3, 0, tzinfo=UTC)))
+    reply = early.handle(Message("terminal", REP, "remind me to call acme tomorrow"))
+    assert reply.plain == "Task for you: call acme, tomorrow.", reply.plain  # tomorrow in New York
+    with runtime.sessions() as session:
+        task = session.scalars(
+            select(Task).where(Task.title.like("%acme%") | Task.title.like("%Acme%"))
+        ).one()
+    assert task.due_at == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # 09:00 in New York
