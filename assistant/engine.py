@@ -24,7 +24,7 @@ from assistant.replies import say
 from assistant.runtime import Runtime
 from assistant.store_names import StoreNames
 from assistant.turn import Turn
-from assistant.when import zone_of
+from assistant.when import known_zone, zone_of
 from intents.names import NamedRecord
 from intents.parser import Parser
 from storage.db import transaction
@@ -172,6 +172,8 @@ class Assistant:
         conversation = self._lock(session, message)
         conversation.user_id = user.id if user else None
         conversation.customer_id = customer.id if customer else None
+        if user is not None and not user.timezone and known_zone(message.sender_timezone):
+            user.timezone = message.sender_timezone  # the platform's word, until an admin says otherwise
         tz = zone_of(user, self.runtime.tz) if user else self.runtime.tz  # dates as the speaker means them
         state: dict[str, Any] = copy.deepcopy(conversation.state or {})  # a new object, so the change is seen
         if message.message_id:

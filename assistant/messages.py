@@ -20,6 +20,7 @@ class Message:
     message_id: str | None = None  # for de-duplication of platform retries
     customer: bool = False  # the support chatbot: the sender is a customer, never staff
     sender_email: str | None = None  # the e-mail the platform vouches for (Slack's users.info), if any
+    sender_timezone: str | None = None  # the IANA zone the platform knows the sender by, if any
 
 
 @dataclass(frozen=True)

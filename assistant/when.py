@@ -36,3 +36,13 @@ def zone_of(user: User, default: ZoneInfo) -> ZoneInfo:
         except (ZoneInfoNotFoundError, ValueError):
             log.warning("user %s has an unknown time zone %r; using %s", user.email, user.timezone, default)
     return default
+
+
+def known_zone(name: str | None) -> bool:
+    if not name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

@@ -176,7 +176,10 @@ class SlackBot:
             log.info("dropped a repeat of %s", key)
             return None
         typed = unformat(text, context.get("bot_user_id"), self.people.name)
-        message = Message(CHANNEL, user, typed, message_id=key, sender_email=self.people.email(user))
+        person = self.people.person(user)
+        message = Message(
+            CHANNEL, user, typed, message_id=key, sender_email=person.email, sender_timezone=person.timezone
+        )
         reply = self.assistant.handle(message)
         if reply.duplicate:
             log.info("dropped a repeat of %s (answered by another worker)", key)

@@ -24,6 +24,7 @@ MISS_SECONDS = 60.0  # a failed lookup is retried after a minute, not on every m
 class Person:
     email: str | None
     name: str | None
+    timezone: str | None = None  # as set in the person's Slack profile
 
 
 NOBODY = Person(None, None)
@@ -64,4 +65,6 @@ class SlackPeople:
         if user.get("deleted") or user.get("is_bot"):
             return Person(None, name)
         email = profile.get("email")
-        return Person(email.strip() if isinstance(email, str) and "@" in email else None, name)
+        return Person(
+            email.strip() if isinstance(email, str) and "@" in email else None, name, user.get("tz")
+        )

@@ -43,7 +43,7 @@ PEOPLE = {
         for slack_id, name in DEMO_STAFF.items()
     },
     STRANGER: slack_user(STRANGER, "sam.stranger@elsewhere.example", "Sam Stranger"),
-    NEWCOMER: slack_user(NEWCOMER, NEWCOMER_EMAIL.upper(), "Lena Berg"),
+    NEWCOMER: slack_user(NEWCOMER, NEWCOMER_EMAIL.upper(), "Lena Berg", tz="Asia/Tokyo"),
 }
 
 

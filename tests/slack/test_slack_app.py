@@ -6,17 +6,18 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fake_slack import BOT_TOKEN, BOT_USER, SIGNING_SECRET, dm, event_body, mention, post
-from slack_world import DANIEL, MARIA, NEWCOMER, STRANGER, Workspace, settings_for
+from slack_world import DANIEL, MARIA, NEWCOMER, NEWCOMER_EMAIL, STRANGER, Workspace, settings_for
 from sqlalchemy import func, select
 
 from adapters.slack.app import SlackBot
 from adapters.slack.server import HttpServer
 from assistant.engine import Assistant
-from storage.models import Account, Activity, ChannelIdentity, Deal
+from storage.models import Account, Activity, ChannelIdentity, Deal, Task, User
 
 ACK_SECONDS = 3.0  # Slack's limit for an acknowledgement
 
@@ -206,6 +207,15 @@ def test_a_slack_user_is_linked_to_staff_by_email(workspace: Workspace) -> None:
         )
         == 1
     )
+
+
+def test_a_slack_users_dates_are_in_their_slack_time_zone(workspace: Workspace) -> None:
+    converse(workspace, NEWCOMER, "remind me to call acme tomorrow", 0)
+    with workspace.runtime.sessions() as session:
+        lena = session.scalars(select(User).where(User.email == NEWCOMER_EMAIL)).one()
+        task = session.scalars(select(Task).where(Task.assignee_id == lena.id)).one()
+    assert lena.timezone == "Asia/Tokyo"
+    assert task.due_at == datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # Tuesday 09:00 in Tokyo
 
 
 def test_a_mention_of_a_colleague_reads_as_their_name(workspace: Workspace) -> None:
