@@ -543,6 +543,9 @@ def prepare(
     began = time.perf_counter()
     with runtime.engine.begin() as connection:
         synthetic.build(connection, deals, runtime.now(), seed=seed, progress=report)
+    if progress:
+        progress("vacuuming")
+    synthetic.settle(runtime.engine)
     return True, round(time.perf_counter() - began, 2)
 
 

@@ -130,15 +130,29 @@ class Deal(Timestamps, Base):
         Index("ix_deals_owner_stage", "owner_id", "stage"),
         # covers the pipeline aggregates (forecast, won/lost, win rate, by stage or owner) without
         # touching the table
+        # amount and id early: "top deals this month" walks each stage's month by amount, index only
         Index(
             "ix_deals_pipeline",
             "stage",
             "close_date",
+            "amount",
+            "id",
             "closed_on",
             "owner_id",
-            "amount",
             "probability",
             "last_activity_at",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        # "no activity in N days" counts the recently active deals and takes them from deal_totals
+        Index(
+            "ix_deals_recent_activity",
+            "last_activity_at",
+            "stage",
+            "owner_id",
+            "close_date",
+            "closed_on",
+            "amount",
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
@@ -157,6 +171,27 @@ class Deal(Timestamps, Base):
     last_activity_at: Mapped[datetime | None] = mapped_column(index=True)
     account: Mapped[Account] = relationship()
     owner: Mapped[User | None] = relationship()
+
+
+class DealTotal(Base):
+    """Live deals counted and summed per (stage, owner, close date, closed on): what the pipeline figures
+    are added up from, so "pipeline by stage" on a million deals reads a few thousand rows.
+
+    Written only by database triggers on `deals` (migration 0005), in the same transaction as the deal
+    change, so it is always exact; nothing in Python writes it. Amounts are in cents, so the sums are
+    exact integers on SQLite too.
+    """
+
+    __tablename__ = "deal_totals"
+    __table_args__ = (Index("ix_deal_totals_stage_close_date", "stage", "close_date"),)
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)  # stage|owner|close_date|closed_on
+    stage: Mapped[str] = mapped_column(String(40))
+    owner_id: Mapped[int | None] = mapped_column(Integer)
+    close_date: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    deals: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[Decimal] = mapped_column(Numeric(30, 0))
+    weighted_cents: Mapped[Decimal] = mapped_column(Numeric(32, 0))  # sum of cents x probability
 
 
 class Activity(Timestamps, Base):

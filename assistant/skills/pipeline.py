@@ -10,14 +10,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, case, extract, func, select
+from sqlalchemy import Select, case, extract, func, select, union_all
 
 from assistant import records
 from assistant.messages import Reply, Table
 from assistant.replies import day, money, percent, say
 from assistant.turn import Outcome, Turn
 from assistant.when import period
-from storage.models import Account, Deal, User
+from storage.models import Account, Deal, DealTotal, User
 from storage.pipeline import default_pipeline
 
 DEFAULT_LIMIT = 10
@@ -44,16 +44,16 @@ def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
     status = slots.get("status")
     stage = slots.get("stage")
     if stage:
-        query = query.where(Deal.stage == stage)
+        stages: tuple[str, ...] = (stage,)
     elif status in ("won", "lost"):
-        query = query.where(Deal.stage == status)
+        stages = (status,)
     else:
-        query = query.where(Deal.stage.in_(pipeline.open_keys))
+        stages = pipeline.open_keys
+    query = query.where(Deal.stage == stages[0] if len(stages) == 1 else Deal.stage.in_(stages))
     span = period(slots.get("period"))
+    span_column = "closed_on" if (status in ("won", "lost") or stage in ("won", "lost")) else "close_date"
     if span:
-        column = (
-            Deal.closed_on if (status in ("won", "lost") or stage in ("won", "lost")) else Deal.close_date
-        )
+        column = getattr(Deal, span_column)
         query = query.where(column >= span[0], column <= span[1])
     owner = records.user(turn, slots.get("owner"))
     if owner is not None:
@@ -66,19 +66,31 @@ def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
         query = query.where(Deal.amount >= Decimal(str(slots["min_amount"])))
     if slots.get("max_amount") is not None:
         query = query.where(Deal.amount <= Decimal(str(slots["max_amount"])))
+    since = None
     if slots.get("inactive_days"):
         since = turn.now - timedelta(days=int(slots["inactive_days"]))
+    totalled = query  # without the inactivity filter, which the totals may take from deal_totals
+    if since is not None:
         query = query.where((Deal.last_activity_at.is_(None)) | (Deal.last_activity_at < since))
-    matching = query.subquery()
-    totals = select(func.count(), func.coalesce(func.sum(matching.c.amount), 0))
-    count_total = turn.session.execute(totals).one()
-    if slots.get("sort") == "amount":
-        query = query.order_by(Deal.amount.desc().nulls_last(), Deal.id)
+    summable = (
+        not slots.get("account") and slots.get("min_amount") is None and slots.get("max_amount") is None
+    )
+    if summable:
+        count_total = _deal_totals(turn, totalled, since, stages, span_column, span, owner)
     else:
-        # coalesce, not NULLS LAST: no index serves it, so the planner filters first and then sorts
-        query = query.order_by(func.coalesce(Deal.close_date, date(9999, 12, 31)), Deal.id)
+        matching = query.subquery()
+        totals = select(func.count(), func.coalesce(func.sum(matching.c.amount), 0))
+        count_total = turn.session.execute(totals).one()
+    by_amount = slots.get("sort") == "amount"
+    if by_amount:
+        order = (Deal.amount.desc().nulls_last(), Deal.id)
+    else:
+        # coalesce, not NULLS LAST: no index serves it, so SQLite filters first and then sorts
+        order = (func.coalesce(Deal.close_date, date(9999, 12, 31)), Deal.id)
     limit = int(slots.get("limit") or DEFAULT_LIMIT)
-    deals = list(turn.session.scalars(query.limit(limit)))
+    if len(stages) > 1 and turn.session.get_bind().dialect.name == "postgresql":
+        query = _first_per_stage(query, stages, by_amount, limit)
+    deals = list(turn.session.scalars(query.order_by(*order).limit(limit)))
     if not deals:
         return Reply(say("no_deals"))
     accounts = dict(
@@ -118,7 +130,54 @@ def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
     return Reply(say("deals_header", title=title), table=table)
 
 
-GROUPS = {"stage": Deal.stage, "owner": User.name, "account": Account.name}
+def _deal_totals(
+    turn: Turn,
+    matching: Select[Any],
+    since: datetime | None,
+    stages: tuple[str, ...],
+    span_column: str,
+    span: tuple[date, date] | None,
+    owner: Any,
+) -> tuple[int, Decimal]:
+    """(count, amount) of the deals `matching` selects, read from deal_totals.
+
+    `matching` filters only on what deal_totals is keyed by (stage, period, owner); "no activity since"
+    is the totals less the deals active since, counted from ix_deals_recent_activity alone (the quiet
+    ones would need the table: last_activity_at IS NULL).
+    """
+    query = select(
+        func.coalesce(func.sum(DealTotal.deals), 0), func.coalesce(func.sum(DealTotal.amount_cents), 0)
+    )
+    query = query.where(DealTotal.stage.in_(stages))
+    if span:
+        column = getattr(DealTotal, span_column)
+        query = query.where(column >= span[0], column <= span[1])
+    if owner is not None:
+        query = query.where(DealTotal.owner_id == owner.id)
+    count, cents = turn.session.execute(query).one()
+    amount = Decimal(cents) / 100
+    if since is not None:
+        active = matching.where(Deal.last_activity_at >= since).subquery()
+        recent = select(func.count(), func.coalesce(func.sum(active.c.amount), 0))
+        n, value = turn.session.execute(recent).one()
+        count, amount = count - n, amount - Decimal(value)
+    return int(count), amount
+
+
+def _first_per_stage(query: Select[Any], stages: tuple[str, ...], by_amount: bool, limit: int) -> Select[Any]:
+    """PostgreSQL: the first `limit` deals of each stage, for the caller to order and cut again.
+
+    A B-tree cannot give `stage IN (...)` rows in close-date order, so the plain query reads and sorts
+    every open deal (half a million of a million); one ordered walk of ix_deals_pipeline per stage reads
+    a few dozen. The caller's order (coalesce(close_date, 9999-12-31), id) equals close_date NULLS LAST,
+    id here except between a missing close date and 31 Dec 9999.
+    """
+    order = (Deal.amount.desc().nulls_last(), Deal.id) if by_amount else (Deal.close_date.asc(), Deal.id)
+    ids = query.with_only_columns(Deal.id)
+    branches = [
+        ids.where(Deal.stage == stage).order_by(*order).limit(limit).subquery().select() for stage in stages
+    ]
+    return query.where(Deal.id.in_(union_all(*branches).scalar_subquery()))
 
 
 def pipeline_report(turn: Turn, slots: dict[str, Any]) -> Outcome:
@@ -130,46 +189,96 @@ def pipeline_report(turn: Turn, slots: dict[str, Any]) -> Outcome:
         span = quarter(today)
     closed = metric in ("won", "lost", "win_rate")
     group = slots.get("group_by")
-    query: Select[Any] = select().select_from(Deal).where(Deal.deleted_at.is_(None))
-    if group == "owner":  # join only what the grouping names: the aggregate stays on the deals index
-        query = query.outerjoin(User, Deal.owner_id == User.id)
-    elif group == "account":
-        query = query.join(Account, Deal.account_id == Account.id)
-    if closed:
-        stages = ("won", "lost") if metric == "win_rate" else (metric,)
-        query = query.where(Deal.stage.in_(stages))
-        if span:
-            query = query.where(Deal.closed_on >= span[0], Deal.closed_on <= span[1])
-    else:
-        query = query.where(Deal.stage.in_(pipeline.open_keys))
-        if span:
-            query = query.where(Deal.close_date >= span[0], Deal.close_date <= span[1])
     owner = records.user(turn, slots.get("owner"))
+    if closed:
+        stages: tuple[str, ...] = ("won", "lost") if metric == "win_rate" else (metric,)
+    else:
+        stages = pipeline.open_keys
+    if group == "account":  # deal_totals is not kept per account: add up the deals themselves
+        rows, count, amount, wins = _report_from_deals(turn, metric, closed, stages, span, owner)
+    else:
+        rows, count, amount, wins = _report_from_totals(turn, metric, closed, stages, span, owner, group)
+    scope = _span_text(span, today) + (f" for {owner.name}" if owner else "")
+    text = _headline(metric, int(count), Decimal(amount), int(wins)) + scope + "."
+    table = None
+    if rows:
+        table = _group_table(group, rows, metric, len(rows[0]) - 3, pipeline)
+    return Reply(say("report", text=text), table=table)
+
+
+Report = tuple[list[Any], int, Decimal, int]  # grouped rows (keys..., count, amount, wins) and totals
+
+
+def _report_from_totals(
+    turn: Turn,
+    metric: str,
+    closed: bool,
+    stages: tuple[str, ...],
+    span: tuple[date, date] | None,
+    owner: Any,
+    group: str | None,
+) -> Report:
+    """The figures from deal_totals: one row per stage, owner and day instead of one per deal."""
+    date_column = DealTotal.closed_on if closed else DealTotal.close_date
+    query: Select[Any] = select().select_from(DealTotal).where(DealTotal.stage.in_(stages))
+    if group == "owner":
+        query = query.outerjoin(User, DealTotal.owner_id == User.id)
+    if span:
+        query = query.where(date_column >= span[0], date_column <= span[1])
+    if owner is not None:
+        query = query.where(DealTotal.owner_id == owner.id)
+    count = func.coalesce(func.sum(DealTotal.deals), 0)
+    cents = DealTotal.weighted_cents if metric == "forecast" else DealTotal.amount_cents
+    scale = 10_000 if metric == "forecast" else 100  # cents x probability in percent, or cents
+    columns = [count, func.coalesce(func.sum(cents), 0)]
+    columns.append(func.coalesce(func.sum(case((DealTotal.stage == "won", DealTotal.deals), else_=0)), 0))
+    if group == "month":
+        keys = [extract("year", date_column), extract("month", date_column)]
+    elif group == "owner":
+        keys = [User.name]
+    elif group == "stage":
+        keys = [DealTotal.stage]
+    else:
+        keys = []
+    if not keys:
+        n, total, wins = turn.session.execute(query.add_columns(*columns)).one()
+        return [], int(n), Decimal(total) / scale, int(wins)
+    # a row whose deals all moved on stays behind with zero deals: it is no group
+    grouped = query.add_columns(*keys, *columns).group_by(*keys).having(func.sum(DealTotal.deals) > 0)
+    k = len(keys)
+    rows = [
+        (*r[:k], int(r[k]), Decimal(r[k + 1]) / scale, int(r[k + 2])) for r in turn.session.execute(grouped)
+    ]
+    return (
+        rows,
+        sum(r[k] for r in rows),
+        sum((r[k + 1] for r in rows), Decimal(0)),
+        sum(r[k + 2] for r in rows),
+    )
+
+
+def _report_from_deals(
+    turn: Turn,
+    metric: str,
+    closed: bool,
+    stages: tuple[str, ...],
+    span: tuple[date, date] | None,
+    owner: Any,
+) -> Report:
+    """The figures by account, added up from the deals."""
+    query: Select[Any] = select().select_from(Deal).where(Deal.deleted_at.is_(None))
+    query = query.join(Account, Deal.account_id == Account.id).where(Deal.stage.in_(stages))
+    if span:
+        date_column = Deal.closed_on if closed else Deal.close_date
+        query = query.where(date_column >= span[0], date_column <= span[1])
     if owner is not None:
         query = query.where(Deal.owner_id == owner.id)
     value = func.sum(Deal.amount * Deal.probability) / 100 if metric == "forecast" else func.sum(Deal.amount)
     won = func.sum(case((Deal.stage == "won", 1), else_=0))
     columns = [func.count(), func.coalesce(value, 0), func.coalesce(won, 0)]
-    if group == "month":
-        date_column = Deal.closed_on if closed else Deal.close_date
-        keys = [extract("year", date_column), extract("month", date_column)]
-    elif group in GROUPS:
-        keys = [GROUPS[group]]
-    else:
-        keys = []
-    if keys:  # one grouped query; the totals are the sums of its rows
-        rows = turn.session.execute(query.add_columns(*keys, *columns).group_by(*keys)).all()
-        n = len(keys)
-        count, amount, wins = (sum(r[n + i] or 0 for r in rows) for i in range(3))
-    else:
-        rows = []
-        count, amount, wins = turn.session.execute(query.add_columns(*columns)).one()
-    scope = _span_text(span, today) + (f" for {owner.name}" if owner else "")
-    text = _headline(metric, int(count), Decimal(amount), int(wins)) + scope + "."
-    table = None
-    if rows:
-        table = _group_table(group, rows, metric, len(keys), pipeline)
-    return Reply(say("report", text=text), table=table)
+    rows = turn.session.execute(query.add_columns(Account.name, *columns).group_by(Account.name)).all()
+    count, amount, wins = (sum(r[1 + i] or 0 for r in rows) for i in range(3))
+    return list(rows), int(count), Decimal(amount), int(wins)
 
 
 def _headline(metric: str, count: int, amount: Decimal, wins: int) -> str:
