@@ -21,7 +21,13 @@ _EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
 _URL = re.compile(
     r"^(https?://)?(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)*\.(com|net|org|io|co|ai|de|uk|example|dev|app|biz|info|us|eu|fr|es|it|nl|ca|au)(/\S*)?$"
 )
-_PHONE = re.compile(r"(?<![\w$])(\+?\d{1,3}[\s.-]?)?(\(\d{3}\)\s?|\d{3}[\s.-])\d{3,4}([\s.-]\d{4})?(?![\w])")
+_PHONE = re.compile(
+    r"(?<![\w$+])(?:"
+    r"(?:\+|00)\d{1,3}(?:[\s.-]?\(\d{1,5}\)|[\s.-]?\d{1,5}){1,6}"  # international: +44 20 7946 0958
+    r"|0\d{2,4}[\s.-]?\d{3,4}[\s.-]?\d{3,4}"  # national with a trunk 0: 07700 900461, 020 7946 0958
+    r"|(\+?\d{1,3}[\s.-]?)?(\(\d{3}\)\s?|\d{3}[\s.-])\d{3,4}([\s.-]\d{4})?"  # 555 0100, (415) 555-0199
+    r")(?![\w])"
+)
 _TICKET = re.compile(r"^#\d{2,7}$")
 PLACEHOLDER = {
     "date": "ent_date",

@@ -229,7 +229,14 @@ class NameIndex:
                 span = range(i, i + n)
                 if any(not norms[j] or (skip and skip[j]) for j in span):
                     continue
-                for words, fuzzy in ((norms[i : i + n], False), (fixed[i : i + n], True)):
+                last_word = norms[i + n - 1]
+                bare = last_word[:-1] if len(last_word) > 3 and last_word.endswith("s") else ""
+                variants = [(norms[i : i + n], False), (fixed[i : i + n], True)]
+                if (
+                    bare and last_word not in self.common_words and bare not in self.common_words
+                ):  # "sofias plate": a possessive without its apostrophe
+                    variants.append(([*norms[i : i + n - 1], bare], False))
+                for words, fuzzy in variants:
                     if fuzzy and words == norms[i : i + n]:
                         continue
                     hits = self.phrases.get(" ".join(words))

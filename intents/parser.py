@@ -9,7 +9,8 @@ from typing import Any
 
 from intents.catalogue import catalogue
 from intents.classifier import IntentClassifier, load_classifier
-from intents.extract import analyse
+from intents.extract import Analysis, analyse
+from intents.lexicon import find_cues
 from intents.names import NameIndex, NameSource
 from intents.parse import Parse
 from intents.slots import best_article, fill
@@ -18,6 +19,34 @@ log = logging.getLogger(__name__)
 OUT_OF_SCOPE_BELOW = 0.45  # a best guess this unsure is no guess: the user gets "I didn't get that"
 KB_FIRST = {"out_of_scope", "help"}  # a customer's question the knowledge base answers well is a faq
 KB_COVERAGE = 0.5
+SURE_HELP = 0.9
+ANSWERS = {"affirm", "deny"}
+
+
+_DAYPARTS = {"morning", "afternoon", "evening"}
+_GREETING_WORDS = _DAYPARTS | {
+    "good",
+    "all",
+    "everyone",
+    "team",
+    "folks",
+    "there",
+    "hi",
+    "hey",
+    "hello",
+    "and",
+}
+
+
+def _daypart_greeting(analysis: Analysis) -> bool:
+    """'morning', 'good evening all': a greeting, though a bare part of the day also reads as a time."""
+    words = [t.norm for t in analysis.tokens if not t.punct]
+    return bool(words) and any(w in _DAYPARTS for w in words) and all(w in _GREETING_WORDS for w in words)
+
+
+def _problem(analysis: Analysis) -> bool:
+    """Something is broken, missing or wrong: the words of a complaint."""
+    return bool(find_cues([t.norm for t in analysis.tokens], "problem_words"))
 
 
 @dataclass
@@ -49,12 +78,36 @@ class Parser:
         allowed = catalogue().allowed(role)
         if not any(c.isalnum() for c in features):
             return Parse(text, "out_of_scope", 1.0)
+        if _daypart_greeting(analysis):
+            return Parse(text, "greet", 1.0)
         scores = self.classifier.scores(features, allowed)
         intent, confidence = max(scores.items(), key=lambda kv: kv[1])
-        if role == "customer" and (intent in KB_FIRST or confidence < OUT_OF_SCOPE_BELOW):
+        if intent == "greet" and role == "customer" and _problem(analysis) and "open_ticket" in scores:
+            # "hey, our exports come out with garbled characters": a greeting in front of a complaint
+            rest = scores["open_ticket"] / (1.0 - confidence or 1.0)
+            if sum(not t.punct for t in analysis.tokens) > 4 and rest >= 0.2:
+                intent, confidence = "open_ticket", max(rest, OUT_OF_SCOPE_BELOW)
+        sure_help = intent == "help" and confidence >= SURE_HELP  # "how does this chat work" is about the bot
+        long_answer = (
+            intent in ANSWERS and sum(not t.punct for t in analysis.tokens) > 3
+        )  # a question, not "yes"
+        if (
+            role == "customer"
+            and not sure_help
+            and (intent in KB_FIRST or long_answer or confidence < OUT_OF_SCOPE_BELOW)
+        ):
             article = best_article(analysis.raw, self.index.articles)
             if article and article[1] >= KB_COVERAGE:
                 return Parse(text, "faq", article[1], {"article": article[0]})
+        if (
+            role == "customer"
+            and intent == "open_ticket"
+            and confidence < OUT_OF_SCOPE_BELOW
+            and _problem(analysis)
+        ):
+            confidence = (
+                OUT_OF_SCOPE_BELOW  # unsure of the words, sure it is a complaint: "exported files are empty"
+            )
         if confidence < OUT_OF_SCOPE_BELOW:
             return Parse(text, "out_of_scope", 1.0 - confidence)
         return Parse(

@@ -323,6 +323,8 @@ def _notes_start(f: Filler, tail: int, unknown: tuple[int, int] | None = None) -
             if passed and f.words[i - 1] in (",", ":", ";", "-", "–", "—") and not record_next:
                 break
         elif f.words[i] in intro or find_cues([f.words[i]], "activity_type"):
+            if passed and f.words[i] in _ARTICLES and _plain_word(f, i + 1, tail, intro):
+                break  # "emailed Brenda Hall the revised sow": the notes are "the revised sow"
             i += 1
         else:
             break
@@ -334,6 +336,20 @@ def _notes_start(f: Filler, tail: int, unknown: tuple[int, int] | None = None) -
             i += len(words)
             break
     return i
+
+
+_ARTICLES = {"the", "a", "an"}
+
+
+def _plain_word(f: Filler, i: int, tail: int, intro: set[str]) -> bool:
+    """Token i is an ordinary word: no record, date, punctuation, introduction or activity word."""
+    return (
+        i < tail
+        and f.a.span_at(i) is None
+        and not f.a.tokens[i].punct
+        and f.words[i] not in intro
+        and not find_cues([f.words[i]], "activity_type")
+    )
 
 
 def _notes(
@@ -470,6 +486,23 @@ def _new_name(f: Filler, cues: tuple[str, ...]) -> str | None:
 
 
 _AS_A = {"as", "a", "an", "new", "the"}
+_NAME_GLUE = {
+    "as",
+    "and",
+    "for",
+    "to",
+    "is",
+    "in",
+    "with",
+    "at",
+    "a",
+    "an",
+    "the",
+    "it",
+    "they",
+    "their",
+    "its",
+}
 
 
 def _new_name_range(f: Filler, cues: tuple[str, ...]) -> tuple[int, int] | None:
@@ -491,14 +524,17 @@ def _new_name_range(f: Filler, cues: tuple[str, ...]) -> tuple[int, int] | None:
             ampersand = f.a.raw[token.start : token.end] == "&"
             if token.punct and token.norm not in (".", "'"):
                 break
-            if f.in_span[j] or (j > i and f.words[j] in _NAME_STOP and not ampersand):
-                break
+            capital_word = j > i and f.words[j] not in _NAME_GLUE and _capitalised_run(f, i, j + 1)
+            if f.in_span[j] or (j > i and f.words[j] in _NAME_STOP and not ampersand and not capital_word):
+                break  # a capitalised "Works" is part of "Polymer Works"
             if find_cues([f.words[j]], "stage"):
                 break
             width = _industry_at(f, j)
             followed = j + width < n and f.words[j + width] in _INDUSTRY_FOLLOWERS
             if j > i and width and (followed or (j + width == n and not _capitalised_run(f, i, j + width))):
                 break
+            if j > i and width and _capitalised_run(f, i, j) and not _capitalised_run(f, j, j + width):
+                break  # "Marlowe Retail Group retail": the lower-case word is the industry
             j += 1
         first, last = i, j
         while last > first and (f.a.tokens[last - 1].punct or not f.text(last - 1, last)):
@@ -534,7 +570,7 @@ def _person_name(f: Filler) -> tuple[int, int] | None:
             is_name = (
                 not token.punct
                 and (not f.in_span[j] or _weak_person(f.a.span_at(j)))
-                and token.norm.isalpha()
+                and token.norm.replace("'", "").replace("-", "").isalpha()
                 and token.norm not in _NAME_STOP
                 and (token.norm not in common or written[:1].isupper())
             )
@@ -571,6 +607,9 @@ def create_account(f: Filler) -> Slots:
 
 _TITLE_CUES = (
     "promoted to",
+    "is the new",
+    "is our new",
+    "is their new",
     "title is",
     "title to",
     "title",
@@ -626,7 +665,7 @@ def _title(f: Filler, skip: tuple[int, int] | None = None) -> str | None:
         while first < len(f.words) and f.words[first] in _TITLE_LEAD:
             first += 1
         text = f.text(*_until_entity(f, first, len(f.words)))
-        if text:
+        if text and _real_title(text):
             return text
     segments: list[tuple[int, int]] = []
     start = 0
@@ -656,8 +695,14 @@ def _title(f: Filler, skip: tuple[int, int] | None = None) -> str | None:
     if accounts:
         first, last = _until_entity(f, accounts[-1].last, len(f.words))
         if last - first >= 1 and not any(f.a.tokens[k].punct for k in range(first, last)):
-            return f.text(first, last) or None
+            text = f.text(first, last)
+            return text if text and _real_title(text) else None
     return None
+
+
+def _real_title(text: str) -> bool:
+    """Not just command words, contact details or filler ("as a contact", "email", "is now")."""
+    return not set(_WORD.findall(fold(text))) <= _NOT_TITLE | _CONTACT_DETAIL | _FILLER_TITLE | _TITLE_LEAD
 
 
 def create_contact(f: Filler) -> Slots:
@@ -669,9 +714,9 @@ def create_contact(f: Filler) -> Slots:
     if person:
         slots["contact"] = f.text(*person)
     else:
-        name = _new_name(f, ("contact", "add", "create", "new"))
-        if name:
-            slots["contact"] = name
+        person = _new_name_range(f, ("contact", "add", "create", "new"))
+        if person:
+            slots["contact"] = f.text(*person)
     emails, phones = f.a.of_kind("email"), f.a.of_kind("phone")
     if emails:
         slots["email"] = emails[0].value
@@ -696,9 +741,28 @@ def update_contact(f: Filler) -> Slots:
         slots["phone"] = phones[0].value
     if not emails and not phones and f.index_of(*_TITLE_CUES):
         title = _title(f)
-        if title:
+        if title and not set(_WORD.findall(fold(title))) <= _FILLER_TITLE:
             slots["title"] = title
     return slots
+
+
+_FILLER_TITLE = {
+    "as",
+    "is",
+    "now",
+    "at",
+    "with",
+    "the",
+    "a",
+    "an",
+    "to",
+    "new",
+    "here",
+    "there",
+    "over",
+    "moved",
+    "joined",
+}
 
 
 _TASK_LEAD = {
@@ -880,7 +944,7 @@ def complete_task(f: Filler) -> Slots:
                 moved = True
                 break
     first, last = f.trim_times(first, last)
-    span = f.a.span_at(first + 1) if f.words[first : first + 1] == ["the"] else None
+    span = f.a.span_at(first + 1) if f.words[first : first + 1] in (["the"], ["that"], ["this"]) else None
     if span is not None and span.name is not None and span.first == first + 1 and span.last < last:
         first = span.last
         for noun in (["to", "do"], ["task"], ["reminder"], ["item"]):
@@ -1000,6 +1064,9 @@ def find_contact(f: Filler) -> Slots:
     slots: Slots = {}
     f.records(slots, {"account": "account", "contact": "contact"})
     field = f.cue("field")
+    words = [w for w in f.words if w.isalnum()]
+    if not field and words[:2] in (["what", "does"], ["what", "do"]) and words[-1:] == ["do"]:
+        field = "title"  # "what does Ines Carvalho do": her job
     if field:
         slots["field"] = field
     return slots
@@ -1083,6 +1150,16 @@ _STOP = {
     "someone",
     "somebody",
     "anyone",
+    "out",
+    "up",
+    "off",
+    "ve",
+    "ll",
+    "re",
+    "m",
+    "d",
+    "s",
+    "t",
 }
 
 
@@ -1156,6 +1233,9 @@ _TICKET_WORDS = {
 _TICKET_BREAKS = (",", ":", ";", "?", "!", ".", "-", "–", "—")
 
 
+_A_PROBLEM = [[a, p] for a in ("a", "an") for p in ("issue", "problem", "bug", "complaint")]
+
+
 def open_ticket(f: Filler) -> Slots:
     """The problem as stated, without the request around it: greetings, "open a ticket", "can you help"
     and the like, whether they come before or after the problem."""
@@ -1177,8 +1257,14 @@ def open_ticket(f: Filler) -> Slots:
     intro = f.index_of(*lexicon()["ticket_intro"], start=first)
     if intro and intro[0] <= first + 3 and intro[1] < last:
         first = intro[1]
-        while first < last and f.words[first] in ("about", "with", "for", "that", "regarding", "-", ","):
+        while first < last and f.words[first] in ("about", "with", "for", "that", "regarding", "-", ",", ":"):
             first += 1
+            if f.words[first : first + 2] in _A_PROBLEM:
+                first += 2
+        if f.words[first : first + 2] in _A_PROBLEM:
+            first += 2
+            while first < last and f.words[first] in ("about", "with", "that", "regarding", "-", ",", ":"):
+                first += 1
     subject = f.text(first, last)
     return {"subject": subject} if subject else {}
 

@@ -24,7 +24,7 @@ def common_words() -> frozenset[str]:
             text = "\n".join(line for line in lines if not line.startswith("#"))
             words.update(_WORD.findall(re.sub(r"\{[^}]*\}", " ", text.lower())))
     for slot, values in load_values().items():
-        if slot not in ("account", "contact", "user"):
+        if slot not in ("account", "contact", "user", "new_company"):  # names, never common words
             for value in values:
                 words.update(_WORD.findall(value.lower()))
     lexicon = resources.files("intents").joinpath("data/lexicon.json").read_text("utf-8")
