@@ -32,6 +32,8 @@ from storage.models import Account, AuditEntry, ChannelIdentity, Contact, Conver
 
 log = logging.getLogger(__name__)
 NAMES_CHECK_SECONDS = 2.0
+TRIES = 3
+RETRIED_STATES = ("40P01", "40001")  # deadlock detected, serialization failure
 SEEN_KEEP = 50  # message ids remembered per conversation: platform retries come within minutes
 NAMED: dict[str, tuple[Any, str]] = {
     "accounts": (Account, "account"),
@@ -77,7 +79,7 @@ class Assistant:
 
     def _handle(self, message: Message) -> Reply:
         self._refresh_names()
-        for attempt in range(2):
+        for attempt in range(TRIES):
             try:
                 with transaction(self.runtime.sessions) as session:
                     reply, created, wrote = self._turn(session, message)
@@ -85,6 +87,12 @@ class Assistant:
             except IntegrityError:
                 if attempt:
                     raise  # two first messages of one conversation raced; the second try finds the row
+            except OperationalError as error:
+                # PostgreSQL chose this turn as a deadlock's victim (two turns moving deals across the same
+                # deal_totals rows) and rolled it back whole: the turn runs again from the start
+                if getattr(error.orig, "sqlstate", None) not in RETRIED_STATES or attempt == TRIES - 1:
+                    raise
+                log.info("turn rolled back (%s); trying again", error.orig.sqlstate)  # type: ignore[union-attr]
         if wrote:
             with self._names_lock:
                 for record in created:

@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from psycopg.errors import DeadlockDetected
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from assistant import admin
 from assistant.engine import Assistant
@@ -134,3 +137,24 @@ def test_dates_are_the_speakers_own(bot: Assistant, runtime: Runtime) -> None:
             select(Task).where(Task.title.like("%acme%") | Task.title.like("%Acme%"))
         ).one()
     assert task.due_at == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # 09:00 in New York
+
+
+def test_a_turn_chosen_as_a_deadlock_victim_runs_again(
+    bot: Assistant, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL rolls a deadlock's victim back whole; the engine runs the turn again, once more at most."""
+    real = Assistant._turn
+    failures = iter([True])
+
+    def deadlocked_once(self: Assistant, session: Any, message: Message) -> Any:
+        result = real(self, session, message)
+        if next(failures, False):
+            raise OperationalError("UPDATE deal_totals ...", {}, DeadlockDetected("deadlock detected"))
+        return result
+
+    monkeypatch.setattr(Assistant, "_turn", deadlocked_once)
+    reply = bot.handle(Message("terminal", REP, "log a call with globex"))
+    assert reply.plain.startswith("Logged a call with Globex Inc"), reply.plain
+    with runtime.sessions() as session:
+        calls = session.scalars(select(Activity).where(Activity.channel == "terminal")).all()
+    assert len(calls) == 1  # the first try left nothing behind
