@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Select, case, extract, func, select, union_all
 
 from assistant import records
-from assistant.messages import Reply, Table
+from assistant.messages import Chart, Reply, Table
 from assistant.replies import day, money, percent, say
 from assistant.turn import Outcome, Turn
 from assistant.when import period
@@ -200,10 +200,10 @@ def pipeline_report(turn: Turn, slots: dict[str, Any]) -> Outcome:
         rows, count, amount, wins = _report_from_totals(turn, metric, closed, stages, span, owner, group)
     scope = _span_text(span, today) + (f" for {owner.name}" if owner else "")
     text = _headline(metric, int(count), Decimal(amount), int(wins)) + scope + "."
-    table = None
+    table = chart = None
     if rows:
-        table = _group_table(group, rows, metric, len(rows[0]) - 3, pipeline)
-    return Reply(say("report", text=text), table=table)
+        table, chart = _group_table(group, rows, metric, len(rows[0]) - 3, pipeline, text)
+    return Reply(say("report", text=text), table=table, chart=chart)
 
 
 Report = tuple[list[Any], int, Decimal, int]  # grouped rows (keys..., count, amount, wins) and totals
@@ -297,7 +297,10 @@ def _headline(metric: str, count: int, amount: Decimal, wins: int) -> str:
     return f"Pipeline {money(amount)} in {count} open deal{plural}"
 
 
-def _group_table(group: str | None, rows: list[Any], metric: str, nkeys: int, pipeline: Any) -> Table:
+def _group_table(
+    group: str | None, rows: list[Any], metric: str, nkeys: int, pipeline: Any, title: str
+) -> tuple[Table, Chart]:
+    """The groups as a table (name, deals, figure) and as a bar chart of the same figure."""
     label = {"stage": "Stage", "owner": "Owner", "month": "Month", "account": "Account"}[group or "stage"]
     out = []
     for row in rows:
@@ -308,15 +311,19 @@ def _group_table(group: str | None, rows: list[Any], metric: str, nkeys: int, pi
             name = pipeline.stage(keys[0]).label
         else:
             name = keys[0] or "nobody"
-        figure = percent(wins / count if count else 0.0) if metric == "win_rate" else money(Decimal(amount))
-        out.append((name, str(count), figure, Decimal(amount)))
+        rate = wins / count if count else 0.0
+        figure = percent(rate) if metric == "win_rate" else money(Decimal(amount))
+        value = rate * 100 if metric == "win_rate" else float(amount)
+        out.append((name, str(count), figure, Decimal(amount), value))
     if group == "stage":
         order = {s.label: i for i, s in enumerate(pipeline.stages)}
         out.sort(key=lambda r: order.get(r[0], 99))
     elif group != "month":
         out.sort(key=lambda r: -r[3])
-    return Table(
+    table = Table(
         (label, "Deals", "Win rate" if metric == "win_rate" else "Amount"),
         tuple(r[:3] for r in out),
         (False, True, True),
     )
+    chart = Chart(title, tuple(r[0] for r in out), tuple(r[4] for r in out), tuple(r[2] for r in out))
+    return table, chart

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import time
 
-from fake_slack import FakeSlack
+from fake_slack import FakeSlack, dm
 from PIL import Image
-from slack_world import MARIA, settings_for
+from slack_world import MARIA, Workspace, settings_for
 
 from adapters.charts import MAX_BARS, render_png
 from adapters.slack.app import web_client
@@ -47,3 +48,27 @@ def test_a_digest_with_a_chart_arrives_as_a_dm_and_an_image(fake: FakeSlack) -> 
     assert fake.uploads[0] == render_png(STAGES)
     complete = fake.calls[3].args
     assert complete["channel_id"] == MARIA and "Open pipeline by stage" in str(complete["files"])
+
+
+def test_a_pipeline_answer_in_a_dm_carries_its_chart(workspace: Workspace) -> None:
+    workspace.event(dm(MARIA, "pipeline by stage", workspace.next_ts()))
+    [reply] = workspace.fake.wait_posts(1)
+    assert workspace.fake.wait(lambda: bool(workspace.fake.called("files.completeUploadExternal")))
+    [complete] = workspace.fake.called("files.completeUploadExternal")
+    assert complete.args["channel_id"] == reply["channel"] == "D0DM"
+    image = Image.open(io.BytesIO(workspace.fake.uploads[0]))
+    assert image.format == "PNG" and image.height > 200
+
+
+def test_a_private_slash_command_answer_has_no_chart(workspace: Workspace) -> None:
+    workspace.command(MARIA, "pipeline by rep")
+    [reply] = workspace.fake.wait_posts(1)
+    assert reply["response_type"] == "ephemeral" and "Owner" in str(reply["blocks"])
+    assert not workspace.fake.called("files.getUploadURLExternal")  # a file cannot be private to one person
+
+
+def test_a_plain_figure_has_no_chart(workspace: Workspace) -> None:
+    workspace.event(dm(MARIA, "win rate this year", workspace.next_ts()))
+    workspace.fake.wait_posts(1)
+    time.sleep(0.3)  # an upload would follow the post at once
+    assert not workspace.fake.called("files.getUploadURLExternal")
