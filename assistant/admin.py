@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from assistant.runtime import Runtime
 from storage import demo_seed as demo
@@ -27,15 +27,42 @@ def init_store(runtime: Runtime) -> tuple[str | None, str | None]:
     return migrate.upgrade(runtime.engine)
 
 
+BULK_ROWS = 10_000  # an import this big leaves PostgreSQL's statistics and visibility map behind
+
+
 def import_file(runtime: Runtime, kind: str, path: Path) -> importing.ImportResult:
     runtime.ensure_schema()
     try:
         with path.open(encoding="utf-8-sig", newline="") as stream, transaction(runtime.sessions) as session:
-            return importing.import_csv(session, kind, stream, runtime.tz, runtime.now())
+            result = importing.import_csv(session, kind, stream, runtime.tz, runtime.now())
     except FileNotFoundError:
         raise AdminError(f"no such file: {path}") from None
     except UnicodeDecodeError as problem:
         raise AdminError(f"{path} is not UTF-8 text ({problem.reason} at byte {problem.start})") from None
+    if result.created + result.updated >= BULK_ROWS:
+        _settle(runtime, IMPORTED_TABLES[kind])
+    return result
+
+
+IMPORTED_TABLES = {
+    "users": ("users", "channel_identities"),
+    "accounts": ("accounts",),
+    "contacts": ("contacts",),
+    "deals": ("deals", "deal_totals"),
+    "activities": ("activities",),
+    "tasks": ("tasks",),
+    "kb": ("kb_articles", "kb_questions"),
+}
+
+
+def _settle(runtime: Runtime, tables: tuple[str, ...]) -> None:
+    """PostgreSQL after a big import: VACUUM (ANALYZE) the tables it filled, so that the very next
+    question gets index-only scans and plans made for the new row counts, as autovacuum would give it
+    minutes later (or never, where autovacuum is off). VACUUM cannot run inside a transaction."""
+    if runtime.engine.dialect.name != "postgresql":
+        return
+    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"VACUUM (ANALYZE) {', '.join(tables)}"))
 
 
 def export_kind(runtime: Runtime, kind: str, out: TextIO, fmt: str) -> int:

@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from adapters.cli.main import main
+from assistant import admin
+from storage.db import make_engine
 
 HELP_PATHS = [
     [],
@@ -102,3 +105,24 @@ def test_an_unreachable_database_is_one_line(capsys: pytest.CaptureFixture[str])
     assert main(["--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "init"]) == 1
     err = capsys.readouterr().err
     assert "the database cannot be used" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)  # SQLite keeps no statistics and has no visibility map
+def test_a_big_import_leaves_postgresql_statistics_fresh(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an import of many rows the tables are vacuumed and analysed at once (PostgreSQL), so the
+    next question is planned for the new row counts and gets index-only scans."""
+    monkeypatch.setattr(admin, "BULK_ROWS", 3)  # "many", for a test
+    rows = "\n".join(f"Bulk {n} Ltd,bulk{n}.example,Software," for n in range(5))
+    (tmp_path / "accounts.csv").write_text("name,domain,industry,owner_email\n" + rows + "\n")
+    assert crm(database_url, "import", "accounts", str(tmp_path / "accounts.csv")) == 0
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        visible, tuples = connection.execute(
+            text("SELECT relallvisible, reltuples FROM pg_class WHERE relname = 'accounts'")
+        ).one()
+    engine.dispose()
+    assert visible > 0 and tuples == 5
