@@ -120,6 +120,12 @@ def test_deal_totals_follow_every_kind_of_write(runtime: Runtime) -> None:
             connection.execute(update(Deal).where(Deal.id == deal_id).values(**values))
             if step % 20 == 19:
                 connection.execute(delete(Deal).where(Deal.id == rng.randint(1, 300)))
+            if step % 15 == 14:  # one statement moving many deals, some between the same totals rows
+                owner = rng.choice((1, 2, 3))
+                connection.execute(
+                    update(Deal).where(Deal.owner_id == owner).values(owner_id=rng.choice((1, 2, 3)))
+                )
+                connection.execute(delete(Deal).where(Deal.id.between(step, step + 5)))
     with runtime.engine.begin() as connection:
         assert _kept(connection) == _fresh(connection)
         assert connection.scalar(select(func.min(DealTotal.deals))) >= 0
