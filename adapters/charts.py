@@ -71,5 +71,5 @@ def render_png(chart: Chart) -> bytes:
         draw.rectangle((left, y, left + length, y + BAR), fill=BAR_COLOUR)
         draw.text((left + length + MARGIN // 2, middle), shown, fill=MUTED, font=label_font, anchor="lm")
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG", compress_level=6)
     return out.getvalue()
