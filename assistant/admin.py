@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from assistant.runtime import Runtime
 from storage import demo_seed as demo
 from storage import exporting, importing, migrate
-from storage.db import transaction
+from storage.db import settle, transaction
 from storage.models import AuditEntry, ChannelIdentity, User
 from storage.roles import ROLES
 
@@ -27,7 +27,7 @@ def init_store(runtime: Runtime) -> tuple[str | None, str | None]:
     return migrate.upgrade(runtime.engine)
 
 
-BULK_ROWS = 10_000  # an import this big leaves PostgreSQL's statistics and visibility map behind
+BULK_ROWS = 10_000  # an import this big leaves PostgreSQL's statistics and visibility map behind (settle)
 
 
 def import_file(runtime: Runtime, kind: str, path: Path) -> importing.ImportResult:
@@ -40,7 +40,7 @@ def import_file(runtime: Runtime, kind: str, path: Path) -> importing.ImportResu
     except UnicodeDecodeError as problem:
         raise AdminError(f"{path} is not UTF-8 text ({problem.reason} at byte {problem.start})") from None
     if result.created + result.updated >= BULK_ROWS:
-        _settle(runtime, IMPORTED_TABLES[kind])
+        settle(runtime.engine, IMPORTED_TABLES[kind])
     return result
 
 
@@ -53,16 +53,6 @@ IMPORTED_TABLES = {
     "tasks": ("tasks",),
     "kb": ("kb_articles", "kb_questions"),
 }
-
-
-def _settle(runtime: Runtime, tables: tuple[str, ...]) -> None:
-    """PostgreSQL after a big import: VACUUM (ANALYZE) the tables it filled, so that the very next
-    question gets index-only scans and plans made for the new row counts, as autovacuum would give it
-    minutes later (or never, where autovacuum is off). VACUUM cannot run inside a transaction."""
-    if runtime.engine.dialect.name != "postgresql":
-        return
-    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f"VACUUM (ANALYZE) {', '.join(tables)}"))
 
 
 def export_kind(runtime: Runtime, kind: str, out: TextIO, fmt: str) -> int:

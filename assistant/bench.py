@@ -27,6 +27,7 @@ from assistant.messages import Message, Reply
 from assistant.replies import say
 from assistant.runtime import Runtime
 from storage import synthetic
+from storage.db import settle
 from storage.models import Account, Activity, Contact, Deal, Task, User, name_key
 from storage.pipeline import default_pipeline
 
@@ -545,7 +546,7 @@ def prepare(
         synthetic.build(connection, deals, runtime.now(), seed=seed, progress=report)
     if progress:
         progress("vacuuming")
-    synthetic.settle(runtime.engine)
+    settle(runtime.engine)
     return True, round(time.perf_counter() - began, 2)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -77,3 +77,17 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def has_schema(engine: Engine) -> bool:
     return inspect(engine).has_table("alembic_version")
+
+
+def settle(engine: Engine, tables: tuple[str, ...] = ()) -> None:
+    """PostgreSQL, after a bulk load has committed: VACUUM (ANALYZE) the tables (all by default), as
+    autovacuum does to any store minutes later (or never, where it is off).
+
+    Rows just written are not yet marked all-visible, so every index-only scan still reads the table
+    (a million heap fetches for "pipeline by stage"), and the planner plans for the old row counts.
+    VACUUM cannot run in a transaction. SQLite has nothing to settle.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"VACUUM (ANALYZE) {', '.join(tables)}".rstrip()))

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, insert, select, text
+from sqlalchemy import Connection, Table, func, insert, select, text
 
 from storage.coltypes import utcnow
 from storage.models import Account, Activity, AuditEntry, Contact, Deal, Task, User, name_key
@@ -551,26 +551,11 @@ def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, An
         yield rows[start : start + size]
 
 
-def settle(engine: Engine) -> None:
-    """PostgreSQL, after the build has committed: VACUUM (ANALYZE), as autovacuum does to any store.
-
-    Rows just written are not yet marked all-visible, so every index-only scan still reads the table
-    (a million heap fetches for "pipeline by stage") until a vacuum runs; autovacuum (PostgreSQL 13+
-    also vacuums after inserts) does that to a real store within minutes, so a benchmark that starts a
-    second after the load measures what no user sees. VACUUM cannot run in a transaction. SQLite has
-    nothing to settle.
-    """
-    if engine.dialect.name != "postgresql":
-        return
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("VACUUM (ANALYZE)"))
-
-
 def _after_bulk_load(connection: Connection) -> None:
     """PostgreSQL: sequences past the ids written here, and fresh planner statistics.
 
     Autovacuum would analyse the new rows eventually; a benchmark that starts a second later would
-    otherwise measure plans made for empty tables (`settle` vacuums too, once the build has committed).
+    otherwise measure plans made for empty tables (`db.settle` vacuums too, after the commit).
     SQLite keeps no statistics unless asked (the product never runs ANALYZE), so it is measured as a
     real SQLite store is.
     """
