@@ -14,6 +14,7 @@ from rapidfuzz import fuzz, process
 
 from assistant import records
 from assistant.audit import undo_last
+from assistant.conversation import Pending
 from assistant.messages import Button, Reply
 from assistant.replies import say
 from assistant.skills import SKILLS
@@ -40,38 +41,38 @@ class Policy:
 
     def respond(self, turn: Turn, text: str) -> Reply:
         parse = self.parser.parse(text, turn.now, turn.role)
-        pending = turn.state.get("pending")
-        if pending:
+        pending = turn.state.pending
+        if pending is not None:
             answered = self._answer(turn, pending, parse, text)
             if answered is not None:
                 return answered
-            turn.state.pop("pending", None)
+            turn.state.pending = None
         return self.run(turn, parse.intent, parse.slots, parse)
 
     # open questions ---------------------------------------------------------------------------------
 
-    def _answer(self, turn: Turn, pending: dict[str, Any], parse: Parse, text: str) -> Reply | None:
-        intent, slots = pending["intent"], dict(pending["slots"])
-        if parse.intent == "cancel" or (parse.intent == "deny" and pending["kind"] != "confirm"):
-            turn.state.pop("pending", None)
+    def _answer(self, turn: Turn, pending: Pending, parse: Parse, text: str) -> Reply | None:
+        intent, slots = pending.intent, dict(pending.slots)
+        if parse.intent == "cancel" or (parse.intent == "deny" and pending.kind != "confirm"):
+            turn.state.pending = None
             return Reply(say("cancelled"), intent=parse.intent)
-        if pending["kind"] == "confirm":
+        if pending.kind == "confirm":
             if parse.intent == "affirm":
-                turn.state.pop("pending", None)
-                return self.run(turn, intent, {**slots, pending["flag"]: True}, parse)
+                turn.state.pending = None
+                return self.run(turn, intent, {**slots, pending.flag: True}, parse)
             if parse.intent == "deny":
-                turn.state.pop("pending", None)
+                turn.state.pending = None
                 return Reply(say("denied"), intent=parse.intent)
             return None
-        if pending["kind"] == "choose":
-            choice = pick(text, pending["options"])
+        if pending.kind == "choose":
+            choice = pick(text, pending.options)
             if choice is not None:
-                turn.state.pop("pending", None)
-                return self.run(turn, intent, {**slots, pending["slot"]: choice}, parse)
+                turn.state.pending = None
+                return self.run(turn, intent, {**slots, pending.slot: choice}, parse)
             if self._new_request(parse):
                 return None
-            return Reply(say("choice_not_understood", n=len(pending["options"])), intent=parse.intent)
-        slot = pending["slot"]
+            return Reply(say("choice_not_understood", n=len(pending.options)), intent=parse.intent)
+        slot = pending.slot
         if parse.intent == intent:
             merged = {**slots, **parse.slots}
         else:
@@ -83,9 +84,9 @@ class Policy:
             if value is None and slot == "account" and not self._new_request(parse):
                 value = parse.slots.get("account") or text.strip(" .!?")
             if value is None:
-                return None if self._new_request(parse) else Reply(pending["question"], intent=parse.intent)
+                return None if self._new_request(parse) else Reply(pending.question, intent=parse.intent)
             merged = {**slots, slot: value}
-        turn.state.pop("pending", None)
+        turn.state.pending = None
         return self.run(turn, intent, merged, parse)
 
     @staticmethod
@@ -124,22 +125,11 @@ class Policy:
         if isinstance(outcome, Reply):
             outcome.intent = intent
             return outcome
-        base = {"intent": intent, "slots": slots}
         if isinstance(outcome, Ask):
-            turn.state["pending"] = {
-                **base,
-                "kind": "ask",
-                "slot": outcome.slot,
-                "question": outcome.question,
-            }
+            turn.state.pending = Pending("ask", intent, slots, slot=outcome.slot, question=outcome.question)
             return Reply(outcome.question, intent=intent)
         if isinstance(outcome, Choose):
-            turn.state["pending"] = {
-                **base,
-                "kind": "choose",
-                "slot": outcome.slot,
-                "options": outcome.options,
-            }
+            turn.state.pending = Pending("choose", intent, slots, slot=outcome.slot, options=outcome.options)
             lines = [say("choose", what=outcome.what)] + [
                 f"{i}. {o}" for i, o in enumerate(outcome.options, 1)
             ]
@@ -150,7 +140,7 @@ class Policy:
                 buttons=buttons,
                 intent=intent,
             )
-        turn.state["pending"] = {**base, "kind": "confirm", "flag": outcome.flag}
+        turn.state.pending = Pending("confirm", intent, slots, flag=outcome.flag)
         buttons = [Button("Yes", "yes", "confirm"), Button("No", "no", "cancel")]
         return Reply(outcome.question, buttons=buttons, intent=intent)
 

@@ -1,23 +1,23 @@
 """The engine: one message in, one reply out, in one transaction under the conversation's lock.
 
-identity -> user or customer; the conversation row is updated first, which takes the lock (a row lock
-on PostgreSQL, the write lock on SQLite) for the whole turn; state is loaded, the policy runs one
-skill, state is saved, and everything commits together or not at all.
+identity -> user or customer; the conversation is locked for the whole turn (assistant/conversation.py,
+the same lock the outbox takes); its typed state is loaded, the policy runs one skill, the state is
+saved, and everything commits together or not at all.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 import time
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from assistant.audit import Recorder
+from assistant.conversation import load_state, lock_conversation, save_state
 from assistant.dialogue import Policy
 from assistant.messages import DUPLICATE, Message, Reply
 from assistant.replies import say
@@ -28,13 +28,12 @@ from assistant.when import known_zone, zone_of
 from intents.names import NamedRecord
 from intents.parser import Parser
 from storage.db import transaction
-from storage.models import Account, AuditEntry, ChannelIdentity, Contact, Conversation, Customer, Deal, User
+from storage.models import Account, AuditEntry, ChannelIdentity, Contact, Customer, Deal, User
 
 log = logging.getLogger(__name__)
 NAMES_CHECK_SECONDS = 2.0
 TRIES = 3
 RETRIED_STATES = ("40P01", "40001")  # deadlock detected, serialization failure
-SEEN_KEEP = 50  # message ids remembered per conversation: platform retries come within minutes
 NAMED: dict[str, tuple[Any, str]] = {
     "accounts": (Account, "account"),
     "contacts": (Contact, "contact"),
@@ -84,9 +83,6 @@ class Assistant:
                 with transaction(self.runtime.sessions) as session:
                     reply, created, wrote = self._turn(session, message)
                 break
-            except IntegrityError:
-                if attempt:
-                    raise  # two first messages of one conversation raced; the second try finds the row
             except OperationalError as error:
                 # PostgreSQL chose this turn as a deadlock's victim (two turns moving deals across the same
                 # deal_totals rows) and rolled it back whole: the turn runs again from the start
@@ -114,17 +110,6 @@ class Assistant:
             if version != self._names_version:
                 self.parser.refresh(self.names)
                 self._names_version = version
-
-    def _lock(self, session: Session, message: Message) -> Conversation:
-        where = (Conversation.channel == message.channel, Conversation.external_id == message.sender)
-        touched = session.execute(update(Conversation).where(*where).values(version=Conversation.version + 1))
-        if touched.rowcount == 0:  # type: ignore[attr-defined]
-            session.add(
-                Conversation(channel=message.channel, external_id=message.sender, state={}, version=1)
-            )
-            session.flush()
-        conversation = session.scalars(select(Conversation).where(*where).with_for_update()).one()
-        return conversation
 
     def _identify(self, session: Session, message: Message) -> tuple[User | None, Customer | None]:
         identity = session.scalars(
@@ -177,24 +162,20 @@ class Assistant:
         user, customer = self._identify(session, message)
         if user is None and customer is None:
             return Reply(say("unknown_staff", who=message.sender), intent="unknown_user"), [], False
-        conversation = self._lock(session, message)
+        conversation = lock_conversation(session, message.channel, message.sender)
         conversation.user_id = user.id if user else None
         conversation.customer_id = customer.id if customer else None
         if user is not None and not user.timezone and known_zone(message.sender_timezone):
             user.timezone = message.sender_timezone  # the platform's word, until an admin says otherwise
         tz = zone_of(user, self.runtime.tz) if user else self.runtime.tz  # dates as the speaker means them
-        state: dict[str, Any] = copy.deepcopy(conversation.state or {})  # a new object, so the change is seen
-        if message.message_id:
-            seen: list[str] = state.setdefault("seen", [])
-            if message.message_id in seen:
-                return Reply("", intent=DUPLICATE), [], False
-            seen.append(message.message_id)
-            del seen[:-SEEN_KEEP]
+        state = load_state(conversation)
+        if message.message_id and state.already_seen(message.message_id):
+            return Reply("", intent=DUPLICATE), [], False
         recorder = Recorder(session, user.id if user else None, message.channel)
         now = self.runtime.now().astimezone(tz)
         turn = Turn(session, user, customer, message.channel, now, tz, state, recorder)
         reply = self.policy.respond(turn, message.text)
-        conversation.state = state
+        save_state(conversation, state)
         session.flush()
         wrote = recorder.changes > 0 or reply.intent == "undo"
         return reply, self._created_names(session, recorder.group) if recorder.changes else [], wrote

@@ -17,7 +17,6 @@ enqueueing the same moment twice changes nothing. Workers then:
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import socket
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, or_, select, text, tuple_, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session
 
 from assistant.channels import (
@@ -38,10 +37,11 @@ from assistant.channels import (
     reply_from_payload,
     reply_to_payload,
 )
+from assistant.conversation import Key, load_state, lock_conversations, save_state
 from assistant.messages import Reply
 from assistant.runtime import Runtime
-from storage.db import transaction
-from storage.models import Conversation, OutboxMessage
+from storage.db import insert_or_skip, transaction
+from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +75,6 @@ class Sent:
     channel: str
     recipient: str
     text: str
-
-
-def _insert(session: Session) -> Insert:
-    """INSERT that can say ON CONFLICT DO NOTHING on both engines."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(OutboxMessage).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
@@ -121,7 +112,7 @@ def enqueue(session: Session, items: Sequence[Item]) -> int:
         }
         for item in items
     ]
-    stmt = _insert(session).returning(OutboxMessage.id)
+    stmt = insert_or_skip(session, OutboxMessage, ["idempotency_key"]).returning(OutboxMessage.id)
     added = 0
     for start in range(0, len(rows), 1000):
         added += len(session.execute(stmt, rows[start : start + 1000]).all())
@@ -350,10 +341,9 @@ def _sent(message: Outgoing) -> Sent:
 
 
 def remember(session: Session, rows: Iterable[Claimed]) -> None:
-    """Under the conversations' lock (the engine's: architecture.md), notes what was just sent to each, so
-    "remind me again in an hour" knows which task. One batch locks its conversations in one statement,
-    in id order, so two workers never wait for each other in a cycle."""
-    contexts: dict[tuple[str, str], tuple[int | None, dict[str, Any]]] = {}
+    """Under the conversations' lock (the one turns take: assistant/conversation.py), notes what was just
+    sent to each, so "remind me again in an hour" knows which task."""
+    contexts: dict[Key, tuple[int | None, dict[str, int]]] = {}
     for row in rows:
         context = row.payload.get("context") or {}
         if context:
@@ -361,41 +351,12 @@ def remember(session: Session, rows: Iterable[Claimed]) -> None:
             contexts.setdefault(where, (row.user_id, {}))[1].update(context)
     if not contexts:
         return
-
-    def lock(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Conversation]:
-        query = (
-            select(Conversation)
-            .where(tuple_(Conversation.channel, Conversation.external_id).in_(list(keys)))
-            .order_by(Conversation.id)
-            .with_for_update()
-        )
-        return {(c.channel, c.external_id): c for c in session.scalars(query)}
-
-    conversations = lock(contexts)
-    missing = [key for key in contexts if key not in conversations]
-    if missing:
-        session.execute(
-            _conversation_insert(session),
-            [
-                {"channel": c, "external_id": r, "user_id": contexts[(c, r)][0], "state": {}, "version": 0}
-                for c, r in missing
-            ],
-        )
-        conversations.update(lock(missing))
-    for key, conversation in conversations.items():
+    locked = lock_conversations(session, contexts, {key: user for key, (user, _) in contexts.items()})
+    for key, conversation in locked.items():
         user_id, context = contexts[key]
-        state = copy.deepcopy(conversation.state or {})
-        state.setdefault("context", {}).update(context)
-        conversation.state = state
-        conversation.version += 1
+        state = load_state(conversation)
+        state.context.remember(**context)
+        save_state(conversation, state)
         if conversation.user_id is None:
             conversation.user_id = user_id
     session.flush()
-
-
-def _conversation_insert(session: Session) -> Insert:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(Conversation).on_conflict_do_nothing(index_elements=["channel", "external_id"])

@@ -54,7 +54,7 @@ def account(turn: Turn, slots: dict[str, Any], slot: str = "account", ask: bool 
         if found is None:
             raise Missing(say("unknown_account", name=value))
         return found
-    if (account_id := turn.context.get("account_id")) is not None:
+    if (account_id := turn.context.account_id) is not None:
         found = turn.session.get(Account, account_id)
         if found is not None and found.deleted_at is None:
             return found
@@ -139,14 +139,14 @@ def deal(turn: Turn, slots: dict[str, Any]) -> Deal:
             raise Missing(say("no_open_deals", account=acct.name))
         if len(deals) == 1:
             return deals[0]
-        context_deal = turn.context.get("deal_id")
+        context_deal = turn.context.deal_id
         if context_deal in {d.id for d in deals}:
             return next(d for d in deals if d.id == context_deal)
         raise Missing(Choose("deal", "deal", [d.name for d in deals]))
-    if (deal_id := turn.context.get("deal_id")) is not None:
+    if (deal_id := turn.context.deal_id) is not None:
         found_deal = turn.session.get(Deal, deal_id)
         if found_deal is not None and found_deal.deleted_at is None:
             return found_deal
-    if (account_id := turn.context.get("account_id")) is not None:
+    if (account_id := turn.context.account_id) is not None:
         return deal(turn, {**slots, "account": turn.session.get(Account, account_id).name})  # type: ignore[union-attr]
     raise Missing(Ask("account", say("ask_deal")))

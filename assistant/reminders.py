@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from assistant.audit import Recorder, snapshot
 from assistant.channels import Registry, default_registry
+from assistant.conversation import ConversationState
 from assistant.messages import Button, Reply
 from assistant.outbox import Dispatcher, Item, Sent, analyze_after_burst, enqueue, existing_keys
 from assistant.permissions import can_change_task
@@ -252,7 +253,14 @@ def _digest_moment(local_now: datetime, days: frozenset[int], at: time) -> datet
 def _turn(session: Session, user: User, now: datetime, zone: ZoneInfo) -> Turn:
     """A read-only turn for the user, so the digest asks the skills' own queries in the user's zone."""
     return Turn(
-        session, user, None, "system", now.astimezone(zone), zone, {}, Recorder(session, user.id, "system")
+        session,
+        user,
+        None,
+        "system",
+        now.astimezone(zone),
+        zone,
+        ConversationState(),
+        Recorder(session, user.id, "system"),
     )
 
 
@@ -531,7 +539,7 @@ def snooze_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
     makes a new reminder occurrence; 'tomorrow' means 09:00 local, whatever the clocks did overnight."""
     assert turn.user is not None
     task = None
-    if (task_id := turn.context.get("task_id")) is not None:
+    if (task_id := turn.context.task_id) is not None:
         task = turn.session.get(Task, task_id)
     if task is None or task.status != "open" or task.deleted_at is not None:
         task = turn.session.scalars(

@@ -3,14 +3,14 @@ and what a skill can answer with (a reply, or a question the dialogue policy kee
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from assistant.audit import Recorder
+from assistant.conversation import Context, ConversationState
 from assistant.messages import Button, Reply
 from storage.models import Customer, User
 
@@ -23,7 +23,7 @@ class Turn:
     channel: str
     now: datetime  # aware, in the user's zone
     tz: ZoneInfo
-    state: dict[str, Any]
+    state: ConversationState
     audit: Recorder
 
     @property
@@ -35,14 +35,12 @@ class Turn:
         return self.role in ("manager", "admin")
 
     @property
-    def context(self) -> dict[str, Any]:
-        return self.state.setdefault("context", {})
+    def context(self) -> Context:
+        return self.state.context
 
     def remember(self, **ids: int | None) -> None:
         """What this turn was about, for "log a call with them" and "move it to negotiation" next."""
-        for key, value in ids.items():
-            if value is not None:
-                self.context[key] = value
+        self.state.context.remember(**ids)
 
 
 @dataclass
@@ -68,7 +66,6 @@ class Confirm:
 
     question: str
     flag: str
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 Outcome = Reply | Ask | Choose | Confirm

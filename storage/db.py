@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, Insert, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,6 +73,18 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: committed if the block finishes, rolled back whole if it raises."""
     with factory() as session, session.begin():
         yield session
+
+
+def insert_or_skip(session: Session, model: type[Any], unique: list[str]) -> Insert:
+    """INSERT ... ON CONFLICT (unique) DO NOTHING, on either engine: a row that exists (or that another
+    transaction is creating) is left as it is, and the statement does not fail."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model).on_conflict_do_nothing(index_elements=unique)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(model).on_conflict_do_nothing(index_elements=unique)
 
 
 def has_schema(engine: Engine) -> bool:

@@ -44,7 +44,7 @@ def create_contact(turn: Turn, slots: dict[str, Any]) -> Outcome:
 
 def _contact(turn: Turn, slots: dict[str, Any]) -> Contact:
     found = records.contact(turn, slots)
-    if found is None and (contact_id := turn.context.get("contact_id")) is not None:
+    if found is None and (contact_id := turn.context.contact_id) is not None:
         found = turn.session.get(Contact, contact_id)
     if found is None:
         raise records.Missing(Ask("contact", say("ask_contact")))

@@ -59,6 +59,15 @@ def test_pressing_done_completes_the_reminded_task(bot: Assistant, runtime: Runt
     assert len(asked) <= 1, asked
 
 
+PENDING = {
+    "kind": "ask",
+    "intent": "update_deal",
+    "slots": {"amount": 50000},
+    "slot": "deal",
+    "question": "Which deal?",
+}
+
+
 def test_a_reminder_keeps_the_conversation_it_lands_in(world: World) -> None:
     dana = world.user("Dana Rep")
     task = world.task("Call Jane", dana, NOW)
@@ -68,7 +77,7 @@ def test_a_reminder_keeps_the_conversation_it_lands_in(world: World) -> None:
                 channel="recording",
                 external_id="dana.rep@example.test",
                 user_id=dana,
-                state={"pending": {"intent": "update_deal", "kind": "ask"}, "context": {"account_id": 7}},
+                state={"pending": PENDING, "context": {"account_id": 7}},
                 version=3,
             )
         )
@@ -77,6 +86,6 @@ def test_a_reminder_keeps_the_conversation_it_lands_in(world: World) -> None:
         conversation = session.scalars(select(Conversation)).one()
     assert conversation.version == 4
     assert conversation.state == {
-        "pending": {"intent": "update_deal", "kind": "ask"},
+        "pending": PENDING,
         "context": {"account_id": 7, "task_id": task},
     }

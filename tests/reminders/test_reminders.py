@@ -18,6 +18,7 @@ from adapters.cli import reminder_commands
 from adapters.cli.common import common_options
 from assistant.audit import Recorder
 from assistant.channels import default_registry, take_inbox
+from assistant.conversation import Context, ConversationState
 from assistant.reminders import Schedule, enqueue_due, run_scheduler, snooze_task
 from assistant.runtime import Runtime
 from assistant.turn import Turn
@@ -120,7 +121,7 @@ def snooze(runtime: Runtime, user_id: int, now: datetime, slots: dict[str, str],
     """The snooze skill as the dialogue would run it, in the conversation the reminder went to."""
     with transaction(runtime.sessions) as session:
         user = session.get(User, user_id)
-        state = {"context": {"task_id": task_id}}
+        state = ConversationState(context=Context(task_id=task_id))
         turn = Turn(
             session, user, None, "recording", now, runtime.tz, state, Recorder(session, user_id, "recording")
         )

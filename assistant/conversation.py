@@ -1,0 +1,156 @@
+"""A conversation: its typed state, and the one lock that turns and the outbox take on it.
+
+The state is what the next message needs: the open question, what the talk was last about, and the
+platform message ids already answered. It is stored as JSON on the `conversations` row; this module
+is the only place that knows that JSON's keys.
+
+The lock (Rasa's `LockStore.lock(conversation_id)`) is a row lock on PostgreSQL and the write lock on
+SQLite (every transaction begins IMMEDIATE: storage/db.py). Turns and reminders both go through
+`lock_conversations`, so a reminder never overwrites the state of a turn running at the same moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from storage.db import insert_or_skip
+from storage.models import Conversation
+
+SEEN_KEEP = 50  # message ids remembered per conversation: platform retries come within minutes
+
+PendingKind = Literal["ask", "choose", "confirm"]
+Key = tuple[str, str]  # (channel, external id): a conversation as its platform names it
+
+
+@dataclass
+class Context:
+    """The records the conversation was last about, for "log a call with them" and "move it"."""
+
+    account_id: int | None = None
+    contact_id: int | None = None
+    deal_id: int | None = None
+    task_id: int | None = None
+
+    def remember(self, **ids: int | None) -> None:
+        """Sets the ids given; a None leaves what was there."""
+        for name, value in ids.items():
+            if name not in _CONTEXT_FIELDS:
+                raise TypeError(f"a conversation's context has no {name!r}")
+            if value is not None:
+                setattr(self, name, value)
+
+    def to_json(self) -> dict[str, int]:
+        return {name: value for name, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Context:
+        return cls(**{k: int(v) for k, v in (data or {}).items() if k in _CONTEXT_FIELDS and v is not None})
+
+
+_CONTEXT_FIELDS = frozenset(f.name for f in fields(Context))
+
+
+@dataclass
+class Pending:
+    """The question the assistant asked and is waiting for an answer to; the answer re-runs `intent`."""
+
+    kind: PendingKind
+    intent: str
+    slots: dict[str, Any] = field(default_factory=dict)
+    slot: str = ""  # ask, choose: the slot the answer fills
+    question: str = ""  # ask: said again when the answer is not understood
+    options: list[str] = field(default_factory=list)  # choose: what is offered, in order
+    flag: str = ""  # confirm: set in the slots when the answer is yes
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v or k in ("kind", "intent")}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Pending:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class ConversationState:
+    pending: Pending | None = None
+    context: Context = field(default_factory=Context)
+    seen: list[str] = field(default_factory=list)
+
+    def already_seen(self, message_id: str) -> bool:
+        """True for a platform's retry of a message answered before; else the id is remembered."""
+        if message_id in self.seen:
+            return True
+        self.seen.append(message_id)
+        del self.seen[:-SEEN_KEEP]
+        return False
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.pending is not None:
+            data["pending"] = self.pending.to_json()
+        if context := self.context.to_json():
+            data["context"] = context
+        if self.seen:
+            data["seen"] = list(self.seen)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> ConversationState:
+        data = data or {}
+        pending = data.get("pending")
+        return cls(
+            pending=Pending.from_json(pending) if pending else None,
+            context=Context.from_json(data.get("context")),
+            seen=[str(s) for s in data.get("seen", [])],
+        )
+
+
+def lock_conversations(
+    session: Session, keys: Iterable[Key], user_ids: dict[Key, int | None] | None = None
+) -> dict[Key, Conversation]:
+    """Locks these conversations until the transaction ends, creating the missing ones.
+
+    Rows are created in key order and locked in id order, so two transactions that lock overlapping
+    sets never wait for each other in a cycle. Each locked conversation's version goes up by one.
+    """
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    user_ids = user_ids or {}
+    session.execute(
+        insert_or_skip(session, Conversation, ["channel", "external_id"]),
+        [
+            {"channel": c, "external_id": e, "user_id": user_ids.get((c, e)), "state": {}, "version": 0}
+            for c, e in wanted
+        ],
+    )
+    query = (
+        select(Conversation)
+        .where(tuple_(Conversation.channel, Conversation.external_id).in_(wanted))
+        .order_by(Conversation.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    locked = {(c.channel, c.external_id): c for c in session.scalars(query)}
+    for conversation in locked.values():
+        conversation.version += 1
+    return locked
+
+
+def lock_conversation(session: Session, channel: str, external_id: str) -> Conversation:
+    """One conversation, locked: what a turn takes before it reads the state."""
+    return lock_conversations(session, [(channel, external_id)])[(channel, external_id)]
+
+
+def load_state(conversation: Conversation) -> ConversationState:
+    return ConversationState.from_json(conversation.state)
+
+
+def save_state(conversation: Conversation, state: ConversationState) -> None:
+    conversation.state = state.to_json()  # a new object, so SQLAlchemy sees the change
