@@ -1,28 +1,35 @@
-"""The terminal channel: a `Reply` rendered as text, and the loop behind `crm chat`.
+"""The terminal channel: its output side (`TerminalChannel`, on rich) and the loop behind `crm chat`.
 
-Rendering is a handful of small pure functions (markup, tables, button hints) so that the pattern is
-easy to copy: each adapter turns the same neutral `Reply` into its own platform's form. The loop keeps
-the I/O thin: it reads a line, turns a typed button number or label into the button's value, asks the
-assistant, prints the reply. A turn never prints a traceback.
+Piped, a reply is the plain text every channel falls back to (adapters/channel.py); at a terminal,
+rich draws the bold, the tables and the dim button hints. The loop keeps the I/O thin: it reads a line,
+turns a typed button number or label into the button's value, asks the assistant, shows the reply.
+A turn never prints a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
+import shutil
 import sys
 import traceback
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from rich import box
+from rich.console import Console
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from adapters.channel import OutputChannel
+from adapters.rendering import clean, numeric_columns, resolve_button, table_cells
 from assistant.messages import Button, Message, Reply, Table
 
-BOLD, DIM, NORMAL = "\x1b[1m", "\x1b[2m", "\x1b[22m"
 SORRY = "Sorry, something went wrong; nothing was changed."
 PROMPT = "you> "
 QUIT_COMMANDS = ("/quit", "/exit")
@@ -35,16 +42,10 @@ HELP = (
 
 # *bold*: the star must hug a non-space on both sides, so "2 * 3" or a lone "*" stays as it is.
 _BOLD_MARK = re.compile(r"\*(?=\S)([^*\n]*?\S)\*")
-# Control characters from stored data must not reach the terminal (escape-sequence injection).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-# A cell that reads as a number: 12, -3.5, 1,250, €12,000, $3.2k, 45 %, (120), 12 000 EUR.
-_NUMBER = re.compile(
-    r"^[(+\-−]?\s*(?:[$€£¥₹]|[A-Z]{3}\s)?\s*\d[\d,.\u00a0\u202f' ]*"
-    r"(?:\s?(?:%|[kKmMbB]n?|[$€£¥₹]|[A-Z]{3}))?\)?$"
-)
+_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
-# --- rendering: pure functions ------------------------------------------------------------------------
+# --- rendering ----------------------------------------------------------------------------------------
 
 
 def use_colour(stream: TextIO, env: Mapping[str, str] = os.environ) -> bool:
@@ -55,133 +56,89 @@ def use_colour(stream: TextIO, env: Mapping[str, str] = os.environ) -> bool:
     return bool(isatty and isatty())
 
 
-def clean(text: str) -> str:
-    """Drops control characters (tabs become spaces) so stored text cannot drive the terminal."""
-    return _CONTROL.sub("", text.replace("\t", "    ").replace("\r\n", "\n"))
+def marked(text: str) -> Text:
+    """Light markdown as rich text: *bold* spans bold, everything else literal (never rich markup, so a
+    stored "[red]" is shown as typed)."""
+    out = Text()
+    position = 0
+    for match in _BOLD_MARK.finditer(text):
+        out.append(text[position : match.start()])
+        out.append(match.group(1), style="bold")
+        position = match.end()
+    out.append(text[position:])
+    return out
 
 
-def markup(text: str, colour: bool) -> str:
-    """Light markdown to the terminal: *bold* becomes bold with colour, plain words without."""
-    replacement = rf"{BOLD}\1{NORMAL}" if colour else r"\1"
-    return _BOLD_MARK.sub(replacement, clean(text))
+def rich_table(table: Table) -> RichTable:
+    """The reply's table as rich draws it: numbers right-aligned, a bold header and total."""
+    header, rows, total = table_cells(table)
+    drawn = RichTable(
+        box=box.SIMPLE,
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold",
+        footer_style="bold",
+        show_footer=total is not None,
+    )
+    for i, (name, right) in enumerate(zip(header, numeric_columns(table), strict=True)):
+        drawn.add_column(
+            Text(name), footer=Text(total[i]) if total else "", justify="right" if right else "left"
+        )
+    for row in rows:
+        drawn.add_row(*(Text(cell) for cell in row))
+    return drawn
 
 
-def dim(text: str, colour: bool) -> str:
-    """Hints and asides: dim with colour, as they are without."""
-    return f"{DIM}{text}{NORMAL}" if colour and text else text
+@dataclass
+class TerminalChannel(OutputChannel):
+    """The terminal's output side: plain text when piped; with colour, rich's bold, tables and dim
+    button hints. Hints only where a person can press them."""
 
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    colour: bool = False
+    hints: bool = False
+    width: int | None = None  # columns for rich to lay tables out in; None: the terminal's
+    name: str = "terminal"
 
-def bold(text: str, colour: bool) -> str:
-    return f"{BOLD}{text}{NORMAL}" if colour and text else text
+    def _console(self) -> Console:
+        return Console(
+            file=io.StringIO(),
+            force_terminal=True,
+            color_system="standard",
+            width=self.width or shutil.get_terminal_size().columns,
+            highlight=False,
+            emoji=False,
+            markup=False,
+        )
 
+    def styled(self, renderable: Text | RichTable) -> str:
+        """A rich renderable as the escape sequences a terminal shows, without a trailing newline."""
+        console = self._console()
+        with console.capture() as captured:
+            console.print(renderable, soft_wrap=isinstance(renderable, Text))
+        return captured.get().rstrip("\n")
 
-def display_width(text: str) -> int:
-    """Columns a string takes: wide East Asian characters take two, combining marks none."""
-    width = 0
-    for char in text:
-        if unicodedata.combining(char):
-            continue
-        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-    return width
+    def render_text(self, reply: Reply) -> str:
+        return self.styled(marked(clean(reply.text))) if self.colour else super().render_text(reply)
 
+    def render_table(self, table: Table) -> str:
+        return self.styled(rich_table(table)) if self.colour else super().render_table(table)
 
-def is_numeric(cell: str) -> bool:
-    return bool(_NUMBER.match(cell.strip()))
+    def render_buttons(self, buttons: Sequence[Button]) -> str:
+        if not self.hints:
+            return ""
+        return self.aside(super().render_buttons(buttons))
 
+    def aside(self, text: str) -> str:
+        """Hints and asides: dim with colour, as they are without."""
+        return self.styled(Text(text, style="dim")) if self.colour and text else text
 
-def numeric_columns(table: Table) -> tuple[bool, ...]:
-    """The table's own say, else a column is numeric when every non-empty cell reads as a number."""
-    count = len(table.columns)
-    if table.numeric:
-        return tuple(table.numeric[i] if i < len(table.numeric) else False for i in range(count))
-    cells = [[row[i] for row in table.rows if i < len(row) and row[i].strip()] for i in range(count)]
-    return tuple(bool(column) and all(is_numeric(c) for c in column) for column in cells)
+    def strong(self, text: str) -> str:
+        return self.styled(Text(text, style="bold")) if self.colour and text else text
 
-
-def _pad(cell: str, width: int, right: bool) -> str:
-    gap = " " * (width - display_width(cell))
-    return gap + cell if right else cell + gap
-
-
-def render_table(table: Table, colour: bool = False) -> list[str]:
-    """Aligned columns two spaces apart: a header, a rule, the rows, and a ruled-off total row if any.
-
-    Numeric columns are right-aligned (header too) so that amounts line up on their last digit.
-    """
-    count = len(table.columns)
-
-    def fit(row: Iterable[str]) -> list[str]:
-        cells = [clean(str(c)).replace("\n", " ") for c in row][:count]
-        return cells + [""] * (count - len(cells))
-
-    header = fit(table.columns)
-    rows = [fit(row) for row in table.rows]
-    total = fit(table.total) if table.total else None
-    right = numeric_columns(table)
-    every = [header, *rows, *([total] if total else [])]
-    widths = [max(display_width(r[i]) for r in every) for i in range(count)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(_pad(c, w, r) for c, w, r in zip(cells, widths, right, strict=True)).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    lines = [bold(line(header), colour), dim(rule, colour), *(line(r) for r in rows)]
-    if total:
-        lines += [dim(rule, colour), bold(line(total), colour)]
-    return lines
-
-
-def button_keys(buttons: list[Button]) -> list[str]:
-    """What to type for each button: its own number when its value is one (the reply's numbering wins),
-    the word itself for undo, else the next free number."""
-    taken = {b.value.strip() for b in buttons if b.value.strip().isdigit()}
-    keys: list[str] = []
-    number = 0
-    for button in buttons:
-        value = button.value.strip()
-        if value.isdigit() or (button.kind == "undo" and value):
-            keys.append(value)
-            continue
-        number += 1
-        while str(number) in taken:
-            number += 1
-        keys.append(str(number))
-    return keys
-
-
-def button_hint(buttons: list[Button], colour: bool = False) -> str:
-    """`  [1] Yes  [2] No  [undo]`: a button whose key is its own label shows only the key."""
-    if not buttons:
-        return ""
-    parts = []
-    for key, button in zip(button_keys(buttons), buttons, strict=True):
-        label = clean(button.label).replace("\n", " ")
-        parts.append(f"[{key}]" if key.casefold() == label.casefold() else f"[{key}] {label}")
-    return dim("  " + "  ".join(parts), colour)
-
-
-def resolve_button(line: str, buttons: list[Button]) -> str:
-    """The text a typed line sends: a button's value when it names a button by key or label."""
-    typed = line.strip()
-    wanted = typed.casefold()
-    if buttons and wanted:
-        for key, button in zip(button_keys(buttons), buttons, strict=True):
-            if wanted == key.casefold():
-                return button.value
-        for button in buttons:
-            if wanted == button.label.strip().casefold():
-                return button.value
-    return typed
-
-
-def render_reply(reply: Reply, colour: bool = False, hints: bool = False) -> str:
-    """A whole reply as terminal text: the text (marked up, or the plain fallback), the table, the hint."""
-    parts = [markup(reply.text, True) if colour else clean(reply.plain)]
-    if reply.table is not None and reply.table.columns:
-        parts.append("\n".join(render_table(reply.table, colour)))
-    if hints and reply.buttons:
-        parts.append(button_hint(reply.buttons, colour))
-    return "\n".join(p for p in parts if p)
+    def send_text(self, recipient: str, text: str, key: str | None = None) -> None:
+        self.out.write(text + "\n\n")
+        self.out.flush()
 
 
 def turn_json(text: str, reply: Reply, sent: str | None = None) -> dict[str, Any]:
@@ -213,10 +170,11 @@ def describe_database(url: str) -> str:
 
 def greeting(sender: str, customer: bool, database: str, colour: bool = False) -> str:
     who = f"a customer ({sender})" if customer else sender
+    screen = TerminalChannel(colour=colour)
     return "\n".join(
         [
-            f"crm chat: you are {bold(who, colour)}, on {describe_database(database)}.",
-            dim("Type /help for help, /quit to leave.", colour),
+            f"crm chat: you are {screen.strong(clean(who))}, on {describe_database(database)}.",
+            screen.aside("Type /help for help, /quit to leave."),
         ]
     )
 
@@ -239,7 +197,7 @@ class Chat:
         the reply. Any failure becomes the apology reply: the engine runs each turn in one transaction."""
         sent = resolve_button(line, self.buttons)
         try:
-            message = Message(channel="terminal", sender=self.sender, text=sent, customer=self.customer)
+            message = Message("terminal", self.sender, sent, customer=self.customer, sender_is_email=True)
             reply = self.handle(message)
             if not isinstance(reply, Reply):
                 raise TypeError(f"the assistant answered {type(reply).__name__}, not a Reply")
@@ -254,6 +212,7 @@ class Chat:
 def run_lines(chat: Chat, lines: Iterable[str], out: TextIO, jsonl: bool = False) -> int:
     """Stdin not a terminal: one turn per non-empty line, the plain reply and a blank line (or one JSON
     object per turn), flushed each time so a driving program can read a reply before writing the next."""
+    screen = TerminalChannel(out)
     for raw in lines:
         line = raw.strip()
         if not line:
@@ -263,15 +222,18 @@ def run_lines(chat: Chat, lines: Iterable[str], out: TextIO, jsonl: bool = False
         sent, reply = chat.say(line)
         if jsonl:
             out.write(json.dumps(turn_json(line, reply, sent), ensure_ascii=False, default=str) + "\n")
+            out.flush()
         else:
-            out.write(render_reply(reply) + "\n\n")
-        out.flush()
+            screen.send_reply(chat.sender, reply)
     return 0
 
 
 def prompt_text(colour: bool) -> str:
-    """The prompt; with colour, the escapes are wrapped in \\001..\\002 so readline counts its width."""
-    return f"\001{BOLD}\002{PROMPT}\001{NORMAL}\002" if colour else PROMPT
+    """The prompt, bold with colour; its escapes are wrapped in \\001..\\002 so that readline counts
+    only the visible width (rich's own `Console.input` prints the prompt apart from readline)."""
+    if not colour:
+        return PROMPT
+    return _ESCAPE.sub(lambda m: f"\001{m.group(0)}\002", TerminalChannel(colour=True).strong(PROMPT))
 
 
 def run_interactive(
@@ -287,9 +249,10 @@ def run_interactive(
     Ctrl-D and Ctrl-C leave cleanly. Line editing and history come from readline when it is there."""
     forget = load_history(history) if history else None
     prompt = prompt_text(colour)
+    screen = TerminalChannel(out, colour, hints=True)
     out.write(hello + "\n")
-    for reply in waiting:  # reminders delivered while no chat was open
-        out.write(render_reply(reply, colour, hints=False) + "\n\n")
+    for reply in waiting:  # reminders delivered while no chat was open: nothing left to press
+        TerminalChannel(out, colour).send_reply(chat.sender, reply)
     out.flush()
     try:
         while True:
@@ -304,14 +267,13 @@ def run_interactive(
             if command in QUIT_COMMANDS:
                 break
             if command == "/help":
-                out.write(dim(HELP, colour) + "\n\n")
+                out.write(screen.aside(HELP) + "\n\n")
                 continue
             if command.startswith("/") and " " not in command:
-                out.write(dim(f"Unknown command {line}; /help lists them.", colour) + "\n\n")
+                out.write(screen.aside(f"Unknown command {line}; /help lists them.") + "\n\n")
                 continue
             _sent, reply = chat.say(line)
-            out.write(render_reply(reply, colour, hints=True) + "\n\n")
-            out.flush()
+            screen.send_reply(chat.sender, reply)
     except KeyboardInterrupt:
         out.write("\n")
     finally:

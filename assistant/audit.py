@@ -23,7 +23,7 @@ SKIP = {"created_at", "updated_at"}
 def snapshot(record: Base) -> dict[str, Any]:
     """The record's columns as JSON values."""
     out: dict[str, Any] = {}
-    for column in record.__table__.columns:  # type: ignore[attr-defined]
+    for column in record.__table__.columns:
         if column.key in SKIP:
             continue
         value = getattr(record, column.key)
@@ -36,7 +36,7 @@ def snapshot(record: Base) -> dict[str, Any]:
 
 
 def _restore(record: Base, values: dict[str, Any]) -> None:
-    columns = {c.key: c for c in record.__table__.columns}  # type: ignore[attr-defined]
+    columns = {c.key: c for c in record.__table__.columns}
     for key, value in values.items():
         column = columns.get(key)
         if column is None or key in ("id", *SKIP):

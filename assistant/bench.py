@@ -605,7 +605,9 @@ def _round(
                 result.kinds.setdefault(kind.key, KindFigures(kind.intent)).skipped += 1
             continue
         text = kind.text.format(**names)
-        reply, turn_ms = _timed(lambda text=text: assistant.handle(Message(CHANNEL, persona.email, text)))
+        reply, turn_ms = _timed(
+            lambda text=text: assistant.handle(Message(CHANNEL, persona.email, text, sender_is_email=True))
+        )
         sql_ms = None
         if kind.sql is not None:
             twin = kind.sql

@@ -3,13 +3,13 @@
 A channel registers how it sends; the outbox (assistant/outbox.py) calls it for each row it claimed.
 Two kinds of channel give two guarantees:
 
-- A *transactional* channel writes its delivery into the store, in the same transaction that marks the
-  outbox row sent: the delivery and the "sent" mark commit together or not at all, so each row is
-  delivered exactly once. The terminal's inbox and the recording test channel are of this kind.
-- Any other channel (Slack, Telegram: a network call) is sent first and marked after, so a worker that
-  dies in between lets another worker send again once its lease ran out: at-least-once. Such a channel
-  must pass `Outgoing.key` along (a Slack `client_msg_id`, a header, its own sent-keys table) so that the
-  platform or the channel drops the repeat.
+- A `StoreChannel` writes its delivery into the store, in the same transaction that marks the outbox
+  row sent: the delivery and the "sent" mark commit together or not at all, so each row is delivered
+  exactly once. The terminal's inbox and the recording test channel are of this kind.
+- A `Channel` (Slack, Telegram: a network call, an adapter's) is sent first and marked after, with no
+  database session, so a worker that dies in between lets another worker send again once its lease ran
+  out: at-least-once. Such a channel passes `Outgoing.key` along (message metadata, a header, its own
+  sent-keys table) so that the platform or the channel drops the repeat.
 
 Routing: a user is reached on the first registered channel, in order of registration, for which they
 have a chat identity (`ChannelIdentity`), else on the registry's fallback channel by e-mail.
@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from assistant.messages import Button, Chart, Reply, Table
+from assistant.messages import Reply
 from storage.coltypes import utcnow
 from storage.models import ChannelIdentity, Delivery, User
 
@@ -48,71 +48,20 @@ class Outgoing:
 
 
 class Channel(Protocol):
-    name: str
-    transactional: bool  # sends by writing into `session` (exactly once), else over the network
-    identity: str | None  # the ChannelIdentity.channel that addresses users here; None: their e-mail
+    """A platform's outgoing side, as the outbox sees it: a network send that needs no database session
+    (adapters/channel.py has the base every adapter's channel derives from)."""
 
-    def send(self, message: Outgoing, session: Session | None) -> None:
-        """Delivers or raises (ChannelError or anything else: the outbox retries it later)."""
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def identity(self) -> str | None:
+        """The ChannelIdentity.channel that addresses users here; None: their e-mail."""
         ...
 
-
-# --- replies as outbox payloads -----------------------------------------------------------------------
-
-
-def reply_to_payload(reply: Reply) -> dict[str, Any]:
-    """Everything a channel needs to render the reply later, in another process, as JSON."""
-    return {
-        "text": reply.text,
-        "plain": reply.plain,
-        "speech": reply.speech,
-        "buttons": [{"label": b.label, "value": b.value, "kind": b.kind} for b in reply.buttons],
-        "table": (
-            {
-                "columns": list(reply.table.columns),
-                "rows": [list(r) for r in reply.table.rows],
-                "numeric": list(reply.table.numeric),
-                "total": list(reply.table.total) if reply.table.total else None,
-            }
-            if reply.table
-            else None
-        ),
-        "chart": reply.chart.to_json() if reply.chart else None,
-    }
-
-
-def reply_from_payload(data: dict[str, Any]) -> Reply:
-    table = data.get("table")
-    return Reply(
-        data["text"],
-        plain=data.get("plain", ""),
-        speech=data.get("speech", ""),
-        buttons=[Button(b["label"], b["value"], b.get("kind", "choose")) for b in data.get("buttons", [])],
-        table=(
-            Table(
-                tuple(table["columns"]),
-                tuple(tuple(r) for r in table["rows"]),
-                tuple(table.get("numeric") or ()),
-                tuple(table["total"]) if table.get("total") else None,
-            )
-            if table
-            else None
-        ),
-        chart=Chart.from_json(data["chart"]) if data.get("chart") else None,
-    )
-
-
-def plain_text(reply: Reply) -> str:
-    """The reply as plain lines (a table as 'a | b | c' rows): what a text-only channel shows."""
-    lines = [reply.plain]
-    if reply.table is not None:
-        lines.append(" | ".join(reply.table.columns))
-        lines += [" | ".join(row) for row in reply.table.rows]
-        if reply.table.total:
-            lines.append(" | ".join(reply.table.total))
-    if reply.buttons:
-        lines.append("  ".join(f"[{b.label}]" for b in reply.buttons))
-    return "\n".join(lines)
+    def send(self, message: Outgoing) -> None:
+        """Delivers or raises (ChannelError or anything else: the outbox retries it later)."""
+        ...
 
 
 # --- channels that deliver into the store ---------------------------------------------------------------
@@ -120,14 +69,13 @@ def plain_text(reply: Reply) -> str:
 
 @dataclass
 class StoreChannel:
-    """Delivers by writing a `Delivery` row in the outbox's own transaction: exactly once."""
+    """Delivers by writing a `Delivery` row in the outbox's own transaction: exactly once. The only
+    channels that touch the store, so they live here and not in adapters/."""
 
     name: str
-    transactional: bool = True
     identity: str | None = None
 
-    def send(self, message: Outgoing, session: Session | None) -> None:
-        assert session is not None, "a store channel sends inside the outbox transaction"
+    def deliver(self, message: Outgoing, session: Session) -> None:
         session.add(
             Delivery(
                 outbox_id=message.outbox_id,
@@ -135,8 +83,8 @@ class StoreChannel:
                 channel=self.name,
                 recipient=message.recipient,
                 user_id=message.user_id,
-                text=plain_text(message.reply),
-                payload=reply_to_payload(message.reply),
+                text=message.reply.plain,
+                payload=message.reply.to_json(),
                 worker=message.worker or None,
                 delivered_at=utcnow(),
             )
@@ -165,7 +113,7 @@ def take_inbox(session: Session, recipient: str, channel: str = "terminal") -> l
         session.execute(
             update(Delivery).where(Delivery.id.in_([r.id for r in rows])).values(seen_at=utcnow())
         )
-    return [reply_from_payload(r.payload) for r in rows]
+    return [Reply.from_json(r.payload) for r in rows]
 
 
 # --- the registry ---------------------------------------------------------------------------------------
@@ -176,12 +124,12 @@ class Registry:
     """The channels this process can send on, and how a user is routed to one of them."""
 
     fallback: str = "terminal"
-    _channels: dict[str, Channel] = field(default_factory=dict)
+    _channels: dict[str, Channel | StoreChannel] = field(default_factory=dict)
 
-    def register(self, channel: Channel) -> None:
+    def register(self, channel: Channel | StoreChannel) -> None:
         self._channels[channel.name] = channel
 
-    def get(self, name: str) -> Channel | None:
+    def get(self, name: str) -> Channel | StoreChannel | None:
         return self._channels.get(name)
 
     def names(self) -> list[str]:

@@ -139,7 +139,7 @@ class Assistant:
             return None, customer
         if identity is not None and identity.user is not None and identity.user.deleted_at is None:
             return identity.user, None
-        if message.channel in ("terminal", "voice") and "@" in message.sender:
+        if message.sender_is_email and "@" in message.sender:
             return self._user_by_email(session, message.sender), None
         if identity is None and message.sender_email:
             # a platform account seen for the first time whose e-mail is a staff member's: linked for good

@@ -21,6 +21,9 @@ class Message:
     customer: bool = False  # the support chatbot: the sender is a customer, never staff
     sender_email: str | None = None  # the e-mail the platform vouches for (Slack's users.info), if any
     sender_timezone: str | None = None  # the IANA zone the platform knows the sender by, if any
+    sender_is_email: bool = (
+        False  # the sender id is a staff e-mail the operator vouches for (terminal, voice)
+    )
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,13 @@ class Button:
     value: str  # the text this button sends as the next turn ("yes", "undo", "2", ...)
     kind: str = "choose"  # confirm, cancel, undo, choose, done, snooze
 
+    def to_json(self) -> dict[str, str]:
+        return {"label": self.label, "value": self.value, "kind": self.kind}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Button:
+        return cls(data["label"], data["value"], data.get("kind", "choose"))
+
 
 @dataclass(frozen=True)
 class Table:
@@ -36,6 +46,23 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     numeric: tuple[bool, ...] = ()  # which columns to right-align
     total: tuple[str, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "columns": list(self.columns),
+            "rows": [list(r) for r in self.rows],
+            "numeric": list(self.numeric),
+            "total": list(self.total) if self.total else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Table:
+        return cls(
+            tuple(data["columns"]),
+            tuple(tuple(r) for r in data["rows"]),
+            tuple(data.get("numeric") or ()),
+            tuple(data["total"]) if data.get("total") else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -91,18 +118,24 @@ class Reply:
             self.speech = self.plain.split("\n")[0]
 
     def to_json(self) -> dict[str, Any]:
+        """The one serialisation of a reply: what the outbox keeps for a channel to render later, in
+        another process, and what `crm chat --jsonl` shows of buttons and tables."""
         return {
-            "text": self.plain,
-            "buttons": [{"label": b.label, "value": b.value, "kind": b.kind} for b in self.buttons],
-            "table": (
-                {
-                    "columns": list(self.table.columns),
-                    "rows": [list(r) for r in self.table.rows],
-                    "total": list(self.table.total) if self.table.total else None,
-                }
-                if self.table
-                else None
-            ),
-            "chart": self.chart.to_json() if self.chart else None,
+            "text": self.text,
+            "plain": self.plain,
             "speech": self.speech,
+            "buttons": [b.to_json() for b in self.buttons],
+            "table": self.table.to_json() if self.table else None,
+            "chart": self.chart.to_json() if self.chart else None,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reply:
+        return cls(
+            data["text"],
+            plain=data.get("plain", ""),
+            speech=data.get("speech", ""),
+            buttons=[Button.from_json(b) for b in data.get("buttons", [])],
+            table=Table.from_json(data["table"]) if data.get("table") else None,
+            chart=Chart.from_json(data["chart"]) if data.get("chart") else None,
+        )

@@ -7,7 +7,7 @@ enqueueing the same moment twice changes nothing. Workers then:
 1. claim a batch: `UPDATE outbox SET claimed_by, lease_until, attempts+1 WHERE id IN (SELECT ... FOR
    UPDATE SKIP LOCKED LIMIT n)` on PostgreSQL, so concurrent workers never wait for or share a row; on
    SQLite every transaction holds the write lock (storage/db.py), so there is one writer at a time;
-2. send: for a transactional channel the row is marked sent, only if this worker still holds it, in
+2. send: for a store channel the row is marked sent, only if this worker still holds it, in
    the same transaction that writes the delivery (exactly once); any other channel is sent first and
    marked after (at-least-once, the key passed along for de-duplication: assistant/channels.py);
 3. a failed send keeps the row pending with `next_attempt_at` pushed out exponentially and the error in
@@ -29,14 +29,7 @@ from typing import Any
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session
 
-from assistant.channels import (
-    Channel,
-    Outgoing,
-    Registry,
-    default_registry,
-    reply_from_payload,
-    reply_to_payload,
-)
+from assistant.channels import Channel, Outgoing, Registry, StoreChannel, default_registry
 from assistant.conversation import Key, load_state, lock_conversations, save_state
 from assistant.messages import Reply
 from assistant.runtime import Runtime
@@ -103,7 +96,7 @@ def enqueue(session: Session, items: Sequence[Item]) -> int:
             "channel": item.channel,
             "payload": {
                 "recipient": item.recipient,
-                "reply": reply_to_payload(item.reply),
+                "reply": item.reply.to_json(),
                 "context": item.context,
             },
             "status": "pending",
@@ -131,7 +124,8 @@ def analyze_after_burst(runtime: Runtime, added: int) -> None:
 
 def backoff(attempts: int, base: timedelta = BACKOFF_BASE, cap: timedelta = BACKOFF_MAX) -> timedelta:
     """30 s, 1 min, 2 min, ... up to an hour: a platform that is down is not hammered, and is retried."""
-    return min(base * (2 ** min(max(attempts - 1, 0), 30)), cap)
+    delay: timedelta = base * (2 ** min(max(attempts - 1, 0), 30))
+    return min(delay, cap)
 
 
 def worker_name() -> str:
@@ -210,10 +204,11 @@ class Dispatcher:
         together: list[Claimed] = []
         sent: list[Sent] = []
         for row in claimed:
-            if self._channel(row).transactional:
+            channel = self._channel(row)
+            if isinstance(channel, StoreChannel):
                 together.append(row)
             else:
-                sent += self._send_alone(row)
+                sent += self._send_alone(channel, row)
         while together:  # a row whose send fails is set aside and the rest of the batch goes again
             try:
                 return sent + self._send_together(together)
@@ -242,7 +237,7 @@ class Dispatcher:
             channel=row.channel,
             recipient=str(row.payload.get("recipient", "")),
             user_id=row.user_id,
-            reply=reply_from_payload(row.payload["reply"]),
+            reply=Reply.from_json(row.payload["reply"]),
             worker=self.worker,
         )
 
@@ -263,28 +258,30 @@ class Dispatcher:
         return set(session.scalars(stmt))
 
     def _send_together(self, rows: Sequence[Claimed]) -> list[Sent]:
-        """Transactional channels: one transaction marks the batch sent and writes its deliveries, so both
-        happen or neither does. A failing send rolls the whole transaction back and names its row."""
+        """Store channels: one transaction marks the batch sent and writes its deliveries, so both happen
+        or neither does. A failing send rolls the whole transaction back and names its row."""
         sent: list[Sent] = []
         with transaction(self.runtime.sessions) as session:
             mine = self._mark_sent(session, [r.id for r in rows])
             rows = [r for r in rows if r.id in mine]
             for row in rows:
                 message = self._outgoing(row)
+                channel = self._channel(row)
+                assert isinstance(channel, StoreChannel)  # send() set the others apart
                 try:
-                    self._channel(row).send(message, session)
+                    channel.deliver(message, session)
                 except Exception as error:
                     raise _SendFailed(row, error) from error
                 sent.append(_sent(message))
             remember(session, rows)
         return sent
 
-    def _send_alone(self, row: Claimed) -> list[Sent]:
+    def _send_alone(self, channel: Channel, row: Claimed) -> list[Sent]:
         """Network channels: send, then mark. A worker that dies in between leaves the row to be sent again
         after its lease (at-least-once); the channel passes `message.key` on so the repeat is dropped."""
         message = self._outgoing(row)
         try:
-            self._channel(row).send(message, None)
+            channel.send(message)
         except Exception as error:
             self._failed(row, error)
             return []
@@ -322,7 +319,7 @@ class Dispatcher:
                 .execution_options(synchronize_session=False)
             )
 
-    def _channel(self, row: Claimed) -> Channel:
+    def _channel(self, row: Claimed) -> Channel | StoreChannel:
         channel = self.channels.get(row.channel)
         if channel is None:  # claim() only takes rows of registered channels
             raise LookupError(f"no channel {row.channel!r} registered")

@@ -78,8 +78,8 @@ def seed(session: Session, now: datetime) -> DemoSummary:
     titles = _json("task_titles.json")["tasks"]
     accounts = session.scalars(select(Account).order_by(Account.id)).all()
     contacts_of: dict[int, list[Contact]] = {}
-    for contact in session.scalars(select(Contact).order_by(Contact.id)):
-        contacts_of.setdefault(contact.account_id or 0, []).append(contact)
+    for person in session.scalars(select(Contact).order_by(Contact.id)):
+        contacts_of.setdefault(person.account_id or 0, []).append(person)
     today = now.date()
 
     def at(day: date, hour: int, minute: int = 0) -> datetime:

@@ -54,7 +54,7 @@ def _emails(session: Session) -> dict[int, str]:
 
 
 def _users(session: Session, tz: ZoneInfo) -> Iterator[Record]:
-    identities: dict[tuple[int, str], str] = {
+    identities: dict[tuple[int | None, str], str] = {
         (uid, channel): ext
         for uid, channel, ext in session.execute(
             select(ChannelIdentity.user_id, ChannelIdentity.channel, ChannelIdentity.external_id).where(

@@ -30,7 +30,6 @@ ACTIVITY_TYPES = ("call", "meeting", "email", "note")
 TASK_STATUSES = ("open", "done", "cancelled")
 TICKET_STATUSES = ("open", "pending", "resolved", "closed")
 TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
-CHANNELS = ("terminal", "slack", "telegram", "voice", "web", "import", "system")
 
 
 def name_key(name: str) -> str:

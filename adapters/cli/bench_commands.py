@@ -138,7 +138,7 @@ def _times(value: float | None) -> str:
 
 def render(result: BenchResult, where: str) -> str:
     """The figures for people: the headline, the target if there is one, and a table per kind."""
-    from adapters.terminal import render_table
+    from adapters.rendering import text_table
     from assistant.messages import Table
 
     data = result.to_json()
@@ -184,7 +184,7 @@ def render(result: BenchResult, where: str) -> str:
         tuple(rows),
         (False, True, True, True, True, True, True, False),
     )
-    lines += ["", *render_table(table)]
+    lines += ["", *text_table(table)]
     for key, kind in data["kinds"].items():
         if kind["skipped"]:
             lines.append(f"{key}: {kind['skipped']} skipped (no question was asked to answer)")

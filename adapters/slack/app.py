@@ -23,13 +23,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from adapters.charts import render_png
 from adapters.slack.blocks import ACTION_PREFIX, answered_blocks, button_owner, render
+from adapters.slack.channel import SlackChannel
 from adapters.slack.people import SlackPeople
 from adapters.slack.settings import SlackSettings
 from adapters.slack.text import unformat
 from assistant.engine import Assistant
-from assistant.messages import Chart, Message, Reply
+from assistant.messages import Message, Reply
 from assistant.replies import say
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ class SlackBot:
     ) -> None:
         self.assistant = assistant
         self.client = client or web_client(settings)
+        self.channel = SlackChannel(self.client)
         self.people = SlackPeople(self.client)
         self.recent = RecentKeys()
         self.app = App(
@@ -192,16 +193,11 @@ class SlackBot:
     def _send(self, reply: Reply, where: Where, user: str) -> None:
         """Posts the reply where the request came from; a chart follows as an image, except in a private
         (ephemeral) answer, which cannot carry a file."""
-        payload = render(reply, owner=user)
         try:
             if where.respond is not None:
-                where.respond(response_type="ephemeral", replace_original=False, **payload)
-            else:
-                posted = self.client.chat_postMessage(
-                    channel=where.channel, thread_ts=where.thread_ts, **payload
-                )
-                if reply.chart is not None:
-                    upload_chart(self.client, reply.chart, posted["channel"], where.thread_ts)
+                where.respond(response_type="ephemeral", replace_original=False, **render(reply, owner=user))
+            elif where.channel is not None:
+                self.channel.post(reply, where.channel, where.thread_ts, owner=user)
         except SlackApiError as error:
             log.error("could not post a reply: %s", error.response.get("error"))
         except (
@@ -215,18 +211,6 @@ class SlackBot:
         if retry:
             reason = request.headers.get("x-slack-retry-reason", ["?"])[0]
             log.info("Slack retry #%s (%s)", retry[0], reason)
-
-
-def upload_chart(client: WebClient, chart: Chart, channel: str, thread_ts: str | None) -> None:
-    """The chart as a PNG file in the conversation (files.uploadV2: needs the files:write scope)."""
-    client.files_upload_v2(
-        channel=channel,
-        thread_ts=thread_ts,
-        content=render_png(chart),
-        filename="chart.png",
-        title=chart.title,
-        alt_txt=chart.title,
-    )
 
 
 def web_client(settings: SlackSettings) -> WebClient:

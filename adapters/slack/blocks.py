@@ -2,15 +2,15 @@
 renders the same way.
 
 The reply's light markdown (*bold*) is Slack's own mrkdwn; stored text is escaped (&, <, >) so a
-record named "<!channel>" cannot ping anybody. A table is a monospaced block aligned like the
-terminal's; buttons carry the text they send as the next turn in their value.
+record named "<!channel>" cannot ping anybody. A table is a monospaced block of the shared plain
+table (adapters/rendering.py); buttons carry the text they send as the next turn in their value.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from adapters.terminal import clean, render_table
+from adapters.rendering import clean, text_table
 from assistant.messages import Button, Reply
 
 ACTION_PREFIX = "crm_"  # action_id of every button: crm_<kind>_<n>
@@ -66,7 +66,7 @@ def reply_blocks(reply: Reply, owner: str | None = None) -> list[dict[str, Any]]
     """The reply's blocks; its buttons are marked as `owner`'s (a Slack user id) when given."""
     blocks = [_section(piece) for piece in _chunks(escape(clean(reply.text)).split("\n"), SECTION_LIMIT)]
     if reply.table is not None and reply.table.columns:
-        lines = [escape(line) for line in render_table(reply.table)]
+        lines = [escape(line) for line in text_table(reply.table)]
         blocks += [_section(f"```{piece}```") for piece in _chunks(lines, SECTION_LIMIT - 6)]
     if reply.buttons:
         elements = [button_element(b, i) for i, b in enumerate(reply.buttons, 1)]

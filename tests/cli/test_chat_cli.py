@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters import terminal
+from adapters import rendering, terminal
 from adapters.cli.main import main
 from assistant.messages import Button, Message, Reply, Table
 
@@ -35,7 +35,7 @@ YES_NO_UNDO = [Button("Yes", "yes", "confirm"), Button("No", "no", "cancel"), Bu
 
 
 def test_a_table_aligns_columns_and_right_aligns_amounts() -> None:
-    lines = terminal.render_table(DEALS)
+    lines = rendering.text_table(DEALS)
     assert lines == [
         "Deal          Stage          Amount",
         "------------  -----------  --------",
@@ -49,52 +49,56 @@ def test_a_table_aligns_columns_and_right_aligns_amounts() -> None:
 
 def test_numeric_columns_are_inferred_when_the_table_does_not_say() -> None:
     table = Table(columns=("Rep", "Deals", "Won"), rows=(("Maria", "12", "45 %"), ("Daniel", "3", "100 %")))
-    assert terminal.numeric_columns(table) == (False, True, True)
-    assert terminal.render_table(table)[2:] == ["Maria      12   45 %", "Daniel      3  100 %"]
+    assert rendering.numeric_columns(table) == (False, True, True)
+    assert rendering.text_table(table)[2:] == ["Maria      12   45 %", "Daniel      3  100 %"]
 
 
 def test_a_table_pads_short_rows_and_counts_wide_characters() -> None:
     table = Table(columns=("Name", "City"), rows=(("東京商事", "Tokyo"), ("Acme",)))
-    lines = terminal.render_table(table)
+    lines = rendering.text_table(table)
     assert lines[2] == "東京商事  Tokyo"
     assert lines[3] == "Acme"
-    assert terminal.display_width(lines[2]) == terminal.display_width(lines[0]) + 1  # header "City" < "Tokyo"
+    assert rendering.display_width(lines[2]) == rendering.display_width(lines[0]) + 1  # "City" < "Tokyo"
 
 
 def test_button_hint_numbers_answers_and_names_undo() -> None:
-    assert terminal.button_hint(YES_NO_UNDO) == "  [1] Yes  [2] No  [undo]"
-    assert terminal.resolve_button("1", YES_NO_UNDO) == "yes"
-    assert terminal.resolve_button(" NO ", YES_NO_UNDO) == "no"
-    assert terminal.resolve_button("undo", YES_NO_UNDO) == "undo"
-    assert terminal.resolve_button("3", YES_NO_UNDO) == "3"  # not a button: sent as typed
-    assert terminal.resolve_button("move it anyway", []) == "move it anyway"
+    assert rendering.button_hint(YES_NO_UNDO) == "  [1] Yes  [2] No  [undo]"
+    assert rendering.resolve_button("1", YES_NO_UNDO) == "yes"
+    assert rendering.resolve_button(" NO ", YES_NO_UNDO) == "no"
+    assert rendering.resolve_button("undo", YES_NO_UNDO) == "undo"
+    assert rendering.resolve_button("3", YES_NO_UNDO) == "3"  # not a button: sent as typed
+    assert rendering.resolve_button("move it anyway", []) == "move it anyway"
 
 
 def test_a_pick_list_keeps_the_replys_own_numbers() -> None:
     """The reply's text says "1. Acme Corp": typing 1 must pick it, wherever Cancel sits."""
     picks = [Button("Cancel", "cancel", "cancel"), Button("Acme Corp", "1"), Button("Acme Labs", "2")]
-    assert terminal.button_keys(picks) == ["3", "1", "2"]
-    assert terminal.button_hint(picks) == "  [3] Cancel  [1] Acme Corp  [2] Acme Labs"
-    assert terminal.resolve_button("1", picks) == "1"
-    assert terminal.resolve_button("3", picks) == "cancel"
-    assert terminal.resolve_button("acme labs", picks) == "2"
+    assert rendering.button_keys(picks) == ["3", "1", "2"]
+    assert rendering.button_hint(picks) == "  [3] Cancel  [1] Acme Corp  [2] Acme Labs"
+    assert rendering.resolve_button("1", picks) == "1"
+    assert rendering.resolve_button("3", picks) == "cancel"
+    assert rendering.resolve_button("acme labs", picks) == "2"
 
 
 def test_plain_rendering_has_no_escapes_and_colour_marks_bold_and_hints() -> None:
     reply = Reply(text="Moved *Acme renewal* to *negotiation*.", buttons=YES_NO_UNDO, table=DEALS)
-    plain = terminal.render_reply(reply)
-    assert plain.startswith("Moved Acme renewal to negotiation.\nDeal ")
+    plain = terminal.TerminalChannel().render(reply)
+    assert plain.splitlines() == ["Moved Acme renewal to negotiation.", *rendering.text_table(DEALS)]
     assert "\x1b" not in plain and "[undo]" not in plain  # hints only where a person can press them
-    coloured = terminal.render_reply(reply, colour=True, hints=True)
-    assert "Moved \x1b[1mAcme renewal\x1b[22m to \x1b[1mnegotiation\x1b[22m." in coloured
-    assert coloured.endswith("\x1b[2m  [1] Yes  [2] No  [undo]\x1b[22m")
-    hint = "  [1] Yes  [2] No  [undo]"
-    assert ANSI.sub("", coloured).splitlines()[1:] == [*terminal.render_table(DEALS), hint]
+    coloured = terminal.TerminalChannel(colour=True, hints=True, width=100).render(reply)
+    assert "Moved \x1b[1mAcme renewal\x1b[0m to \x1b[1mnegotiation\x1b[0m." in coloured
+    assert coloured.endswith("\x1b[2m  [1] Yes  [2] No  [undo]\x1b[0m")
+    shown = ANSI.sub("", coloured).splitlines()
+    rows = [line for line in shown if line.startswith(("Acme renewal", "Globex pilot", "Total"))]
+    assert len(rows) == 3 and len({len(r.rstrip()) for r in rows}) == 1  # amounts end in one column
+    assert rows[0].split() == ["Acme", "renewal", "negotiation", "€120,000"]
 
 
-def test_markup_leaves_arithmetic_alone_and_strips_control_characters() -> None:
-    assert terminal.markup("2 * 3 = 6, *ok*", colour=False) == "2 * 3 = 6, ok"
-    assert terminal.markup("Acme\x1b[31m red\x07", colour=True) == "Acme[31m red"
+def test_colour_keeps_arithmetic_and_brackets_and_strips_control_characters() -> None:
+    assert terminal.marked("2 * 3 = 6, *ok*").plain == "2 * 3 = 6, ok"
+    screen = terminal.TerminalChannel(colour=True, width=100)
+    shown = screen.render_text(Reply("Acme\x1b[31m red\x07 [bold]not markup[/bold]"))
+    assert ANSI.sub("", shown) == "Acme[31m red [bold]not markup[/bold]"
 
 
 def test_colour_needs_a_terminal_and_no_NO_COLOR() -> None:

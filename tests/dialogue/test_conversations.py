@@ -31,7 +31,9 @@ def assistant(runtime: Runtime) -> Iterator[Assistant]:
 def test_conversation(assistant: Assistant, runtime: Runtime, name: str, case: dict[str, Any]) -> None:
     customer = case.get("customer", False)
     for turn in case["turns"]:
-        reply = assistant.handle(Message("terminal", case["as"], turn["say"], customer=customer))
+        reply = assistant.handle(
+            Message("terminal", case["as"], turn["say"], customer=customer, sender_is_email=True)
+        )
         rows = [*reply.table.rows, *([reply.table.total] if reply.table.total else [])] if reply.table else []
         text = reply.plain + "".join("\n" + " | ".join(row) for row in rows)
         for fragment in turn.get("reply", []):

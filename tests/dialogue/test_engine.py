@@ -32,7 +32,7 @@ def bot(runtime: Runtime) -> Iterator[Assistant]:
 
 
 def say(bot: Assistant, text: str, who: str = MANAGER) -> str:
-    return bot.handle(Message("terminal", who, text)).plain
+    return bot.handle(Message("terminal", who, text, sender_is_email=True)).plain
 
 
 def test_pipeline_figures_are_exact(bot: Assistant, runtime: Runtime) -> None:
@@ -92,7 +92,7 @@ def test_a_database_that_is_gone_gets_a_clear_reply(bot: Assistant) -> None:
     bot.runtime.database_url = "postgresql+psycopg://nobody@127.0.0.1:1/gone"
     bot.runtime.__dict__.pop("sessions", None)
     bot._names_checked = float("-inf")
-    reply = bot.handle(Message("terminal", REP, "top deals this month")).plain
+    reply = bot.handle(Message("terminal", REP, "top deals this month", sender_is_email=True)).plain
     assert "database is busy or unreachable" in reply and "nothing was changed" in reply
 
 
@@ -130,7 +130,7 @@ def test_dates_are_the_speakers_own(bot: Assistant, runtime: Runtime) -> None:
     with runtime.sessions() as session, session.begin():
         session.execute(update(User).where(User.email == REP).values(timezone="America/New_York"))
     early = Assistant(Runtime(runtime.database_url, runtime.tz, datetime(2026, 11, 23, 3, 0, tzinfo=UTC)))
-    reply = early.handle(Message("terminal", REP, "remind me to call acme tomorrow"))
+    reply = early.handle(Message("terminal", REP, "remind me to call acme tomorrow", sender_is_email=True))
     assert reply.plain == "Task for you: call acme, tomorrow.", reply.plain  # tomorrow in New York
     with runtime.sessions() as session:
         task = session.scalars(
@@ -153,7 +153,7 @@ def test_a_turn_chosen_as_a_deadlock_victim_runs_again(
         return result
 
     monkeypatch.setattr(Assistant, "_turn", deadlocked_once)
-    reply = bot.handle(Message("terminal", REP, "log a call with globex"))
+    reply = bot.handle(Message("terminal", REP, "log a call with globex", sender_is_email=True))
     assert reply.plain.startswith("Logged a call with Globex Inc"), reply.plain
     with runtime.sessions() as session:
         calls = session.scalars(select(Activity).where(Activity.channel == "terminal")).all()

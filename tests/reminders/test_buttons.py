@@ -43,7 +43,7 @@ def test_pressing_done_completes_the_reminded_task(bot: Assistant, runtime: Runt
         ]
     asked = []
     for recipient, value, task_id in pressed:
-        reply = bot.handle(Message("terminal", recipient, value))
+        reply = bot.handle(Message("terminal", recipient, value, sender_is_email=True))
         assert reply.intent == "complete_task", (value, reply.plain)
         if reply.buttons and reply.buttons[0].kind == "choose":
             # "Call Jane about the Pilot": complete_task resolves the contact in the title before the
@@ -53,7 +53,7 @@ def test_pressing_done_completes_the_reminded_task(bot: Assistant, runtime: Runt
                 assert task is not None and task.contact is not None
                 contact = task.contact.name
             asked.append(value)
-            reply = bot.handle(Message("terminal", recipient, contact))
+            reply = bot.handle(Message("terminal", recipient, contact, sender_is_email=True))
         with runtime.sessions() as session:
             assert session.get(Task, task_id).status == "done", (value, reply.plain)  # type: ignore[union-attr]
     assert len(asked) <= 1, asked

@@ -26,9 +26,9 @@ class SlowRecording(StoreChannel):
 
     delay: float = 0.0
 
-    def send(self, message: Outgoing, session: Session | None) -> None:
+    def deliver(self, message: Outgoing, session: Session) -> None:
         time.sleep(self.delay)
-        super().send(message, session)
+        super().deliver(message, session)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from slack_world import MARIA, Workspace, settings_for
 
 from adapters.charts import MAX_BARS, render_png
 from adapters.slack.app import web_client
-from adapters.slack.delivery import SlackChannel
+from adapters.slack.channel import SlackChannel
 from assistant.channels import Outgoing
 from assistant.messages import Chart, Reply
 
@@ -41,7 +41,7 @@ def test_empty_and_zero_charts_still_draw() -> None:
 def test_a_digest_with_a_chart_arrives_as_a_dm_and_an_image(fake: FakeSlack) -> None:
     channel = SlackChannel(web_client(settings_for(fake)))
     reply = Reply("Your week: pipeline $1,234,500", chart=STAGES)
-    channel.send(Outgoing(1, "weekly:2:2026-11-23", "weekly", "slack", MARIA, 2, reply), None)
+    channel.send(Outgoing(1, "weekly:2:2026-11-23", "weekly", "slack", MARIA, 2, reply))
     methods = [c.method for c in fake.calls]
     assert methods[:2] == ["chat.postMessage", "files.getUploadURLExternal"]
     assert methods[2].startswith("upload/") and methods[3] == "files.completeUploadExternal"

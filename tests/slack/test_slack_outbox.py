@@ -6,7 +6,7 @@ from fake_slack import FakeSlack
 from slack_world import DANIEL, Workspace
 from sqlalchemy import select
 
-from adapters.slack.delivery import SlackChannel
+from adapters.slack.channel import SlackChannel
 from assistant.channels import Registry, default_registry
 from assistant.reminders import Schedule, run_due
 from storage.models import OutboxMessage, Task, User

@@ -1,0 +1,53 @@
+"""The channels `crm serve` can run: adding a channel is one adapter package and one line here.
+
+Each entry names the package's module with a `start(runtime, channels)` function: it reads the
+platform's settings from the environment, starts the platform's listeners on their own threads,
+registers its output channel for the outbox, and returns what `close()` stops. Modules are imported
+only when their channel is asked for, so a platform's optional packages are needed only to run it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from assistant.channels import Registry
+from assistant.runtime import Runtime
+
+
+class Running(Protocol):
+    def close(self) -> None: ...
+
+
+class PlatformError(Exception):
+    """A channel that cannot start, with the line to print and the exit status (2: bad settings)."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    needs: str  # the settings it reads, said when `crm serve` runs with no channel
+    module: str | None = None  # None: not part of this version yet
+
+    def starter(self) -> Callable[[Runtime, Registry], Running]:
+        if self.module is None:
+            raise PlatformError(f"the {self.name} channel is not part of this version yet")
+        start: Callable[[Runtime, Registry], Running] = importlib.import_module(self.module).start
+        return start
+
+
+PLATFORMS = (
+    Platform(
+        "slack",
+        "SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)",
+        "adapters.slack.platform",
+    ),
+    Platform("telegram", "TELEGRAM_BOT_TOKEN"),
+    Platform("web", "CRM_WEB_PORT"),
+)

@@ -1,0 +1,74 @@
+"""Slack's output side: a `Reply` as one Block Kit message, with a chart uploaded under it.
+
+Slack shows every part of a reply richly (mrkdwn, monospaced tables, buttons, images), so this channel
+overrides `send_reply` whole. The same post serves the answer to a message (in its channel or thread)
+and the outbox's reminders, digests and alerts, which go to a user id: Slack opens (or reuses) the
+app's DM with that person. The outbox is at-least-once for network channels (assistant/channels.py):
+its key rides along as message metadata, so a repeat after a worker died mid-send is recognisable in
+the conversation's history.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from adapters.channel import OutputChannel
+from adapters.charts import render_png
+from adapters.slack.blocks import render
+from assistant.channels import ChannelError, Outgoing
+from assistant.messages import Chart, Reply
+
+log = logging.getLogger(__name__)
+METADATA_EVENT = "crm_outbox"
+
+
+@dataclass
+class SlackChannel(OutputChannel):
+    client: WebClient
+    name: str = "slack"
+    identity: str | None = "slack"  # users reached here are those with a Slack identity
+
+    def post(
+        self, reply: Reply, channel: str, thread_ts: str | None = None, owner: str | None = None, **extra: Any
+    ) -> None:
+        """The reply as one message in `channel` (a thread when `thread_ts`), its buttons `owner`'s, its
+        chart as an image after it."""
+        posted = self.client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, **render(reply, owner=owner), **extra
+        )
+        if reply.chart is not None:
+            try:  # the message is out: a failed chart is logged, never sent again with the message
+                upload_chart(self.client, reply.chart, posted["channel"], thread_ts)
+            except Exception:
+                log.exception("could not upload the chart under a reply")
+
+    def send(self, message: Outgoing) -> None:
+        """A reminder, digest or alert as a DM, its outbox key and kind in the message metadata."""
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": message.key, "kind": message.kind}}
+        try:
+            self.post(message.reply, message.recipient, owner=message.recipient, metadata=metadata)
+        except SlackApiError as error:
+            raise ChannelError(f"Slack refused the DM: {error.response.get('error')}") from error
+
+    def send_reply(self, recipient: str, reply: Reply, key: str | None = None) -> None:
+        self.post(reply, recipient, owner=recipient)
+
+    def send_text(self, recipient: str, text: str, key: str | None = None) -> None:
+        self.send_reply(recipient, Reply(text), key)
+
+
+def upload_chart(client: WebClient, chart: Chart, channel: str, thread_ts: str | None) -> None:
+    """The chart as a PNG file in the conversation (files.uploadV2: needs the files:write scope)."""
+    client.files_upload_v2(
+        channel=channel,
+        thread_ts=thread_ts,
+        content=render_png(chart),
+        filename="chart.png",
+        title=chart.title,
+        alt_txt=chart.title,
+    )
