@@ -1,15 +1,18 @@
 """The words of time expressions and the regex fragments built from them, compiled once at import.
 
-The word tables are data (intents/data/time_words.json); this module only turns them into alternations.
+The word tables are data (intents/data/time_words.json, and the number words of
+intents/data/number_words.json); this module only turns them into alternations.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import Any
+
+from intents import number_words
 
 
 def _load_words() -> dict[str, Any]:
@@ -21,11 +24,16 @@ def _load_words() -> dict[str, Any]:
 
 
 _WORDS = _load_words()
-_UNITS: dict[str, int] = _WORDS["units"]
-_TEENS: dict[str, int] = _WORDS["teens"]
-_TENS: dict[str, int] = _WORDS["tens"]
-_ORD_UNITS: dict[str, int] = _WORDS["ordinal_units"]
-_ORD_TEENS: dict[str, int] = _WORDS["ordinal_teens"]
+# Number words come from the one table (data/number_words.json): "zero" is no day, hour or count, and a
+# day of the month is at most the thirty-first.
+_UNITS: Mapping[str, int] = {w: v for w, v in number_words.UNITS.items() if v}
+_TEENS: Mapping[str, int] = number_words.TEENS
+_TENS: Mapping[str, int] = number_words.TENS
+_ORD_UNITS: Mapping[str, int] = {w: v for w, v in number_words.ORDINAL_UNITS.items() if v}
+_ORD_TEENS: Mapping[str, int] = {
+    **number_words.ORDINAL_TEENS,
+    **{w: v for w, v in number_words.ORDINAL_TENS.items() if v <= 30},
+}
 _MONTHS: dict[str, int] = _WORDS["months"]
 _STRONG_MONTHS: frozenset[str] = frozenset(_WORDS["strong_months"])
 _WEEKDAYS: dict[str, int] = _WORDS["weekdays"]
