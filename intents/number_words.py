@@ -7,10 +7,10 @@ Each table maps a lowercase word to its value; the groups follow how the words c
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from importlib import resources
 from types import MappingProxyType
+
+from intents.datafiles import read_json
 
 __all__ = [
     "CARDINALS",
@@ -28,7 +28,7 @@ __all__ = [
 
 
 def _load() -> dict[str, Mapping[str, int]]:
-    raw = json.loads(resources.files("intents").joinpath("data/number_words.json").read_text("utf-8"))
+    raw = read_json("number_words.json")
     return {key: MappingProxyType(table) for key, table in raw.items() if not key.startswith("_")}
 
 

@@ -10,10 +10,10 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from intents.extract import Analysis, Span
+from intents.kb_match import best_article
 from intents.lexicon import Cue, find_cues, lexicon
 from intents.names import KbArticleText, NameMention
 from intents.text import fold
@@ -1075,145 +1075,6 @@ def find_contact(f: Filler) -> Slots:
 def faq(f: Filler) -> Slots:
     found = best_article(f.a.raw, f.articles)
     return {"article": found[0]} if found else {}
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            word = word[: -len(suffix)]
-            break
-    return word[:-1] if len(word) >= 4 and word.endswith("e") else word  # "change", "changing" -> "chang"
-
-
-_STOP = {
-    "i",
-    "my",
-    "me",
-    "we",
-    "our",
-    "the",
-    "a",
-    "an",
-    "to",
-    "is",
-    "it",
-    "do",
-    "how",
-    "can",
-    "you",
-    "of",
-    "for",
-    "in",
-    "on",
-    "and",
-    "or",
-    "what",
-    "where",
-    "when",
-    "does",
-    "are",
-    "be",
-    "with",
-    "your",
-    "this",
-    "that",
-    "there",
-    "please",
-    "hi",
-    "hello",
-    "get",
-    "want",
-    "would",
-    "like",
-    "need",
-    "help",
-    "us",
-    "any",
-    "if",
-    "will",
-    "should",
-    "could",
-    "so",
-    "at",
-    "from",
-    "by",
-    "about",
-    "have",
-    "has",
-    "just",
-    "some",
-    "not",
-    "use",
-    "using",
-    "work",
-    "works",
-    "someone",
-    "somebody",
-    "anyone",
-    "out",
-    "up",
-    "off",
-    "ve",
-    "ll",
-    "re",
-    "m",
-    "d",
-    "s",
-    "t",
-}
-
-
-@cache
-def _kb_synonyms() -> dict[str, set[str]]:
-    """A customer's word -> the knowledge base's words for it ("yearly" -> "annual")."""
-    out: dict[str, set[str]] = {}
-    for key, variants in lexicon().get("kb_synonyms", {}).items():
-        if not key.startswith("_"):
-            for variant in variants:
-                out.setdefault(variant, set()).add(_stem(key))
-    return out
-
-
-def _bag(text: str) -> set[str]:
-    synonyms = _kb_synonyms()
-    words = [w for w in _WORD.findall(fold(text)) if w not in _STOP]
-    return {_stem(w) for w in words}.union(*(synonyms.get(w, ()) for w in words))
-
-
-_BAGS: list[tuple[list[KbArticleText], tuple[KbArticleText, ...], Any]] = []  # the last articles seen
-
-
-def _article_bags(
-    articles: list[KbArticleText],
-) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, int]]:
-    """Each article's strong words (questions, title) and weak words (answer), and in how many articles
-    each word occurs; kept for the articles list last seen, as long as it is unchanged."""
-    if _BAGS and _BAGS[0][0] is articles and _BAGS[0][1] == tuple(articles):
-        return _BAGS[0][2]  # type: ignore[no-any-return]
-    strong = {a.key: set().union(*(_bag(q) for q in (*a.questions, a.title))) for a in articles}
-    weak = {a.key: _bag(a.answer) for a in articles}
-    frequency: dict[str, int] = {}
-    for key in strong:
-        for word in strong[key] | weak[key]:
-            frequency[word] = frequency.get(word, 0) + 1
-    _BAGS[:] = [(articles, tuple(articles), (strong, weak, frequency))]
-    return strong, weak, frequency
-
-
-def best_article(text: str, articles: list[KbArticleText]) -> tuple[str, float] | None:
-    """The knowledge-base article sharing the most (rare) words with `text`, and how much of `text`
-    it covers (0..1). Questions and titles count fully, the answer's words half."""
-    words = _bag(text)
-    if not words or not articles:
-        return None
-    strong, weak, frequency = _article_bags(articles)
-    weight = {w: 1.0 / frequency.get(w, 1) for w in words}
-    best, best_score = None, 0.0
-    for key in strong:
-        score = sum(weight[w] * (1.0 if w in strong[key] else 0.5 if w in weak[key] else 0.0) for w in words)
-        if score > best_score:
-            best, best_score = key, score
-    return (best, best_score / sum(weight.values())) if best else None
 
 
 _TICKET_WORDS = {

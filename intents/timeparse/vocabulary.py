@@ -6,24 +6,14 @@ intents/data/number_words.json); this module only turns them into alternations.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
-from importlib import resources
 from typing import Any
 
 from intents import number_words
+from intents.datafiles import read_json
 
-
-def _load_words() -> dict[str, Any]:
-    """The vocabulary lives in intents/data/time_words.json: data, not code."""
-    words: dict[str, Any] = json.loads(
-        resources.files("intents").joinpath("data/time_words.json").read_text("utf-8")
-    )
-    return words
-
-
-_WORDS = _load_words()
+_WORDS: dict[str, Any] = read_json("time_words.json")
 # Number words come from the one table (data/number_words.json): "zero" is no day, hour or count, and a
 # day of the month is at most the thirty-first.
 _UNITS: Mapping[str, int] = {w: v for w, v in number_words.UNITS.items() if v}
