@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from intents.datafiles import read_json
 from intents.extract import Analysis, Span
 from intents.kb_match import best_article
 from intents.lexicon import Cue, find_cues, lexicon
@@ -19,10 +20,19 @@ from intents.names import KbArticleText, NameMention
 from intents.text import fold
 
 Slots = dict[str, Any]
+
+_WORDS: dict[str, Any] = read_json("slot_words.json")
+
+
+def _words(key: str) -> frozenset[str]:
+    """One word set of data/slot_words.json."""
+    return frozenset(_WORDS[key])
+
+
 _EDGE = " \t,.;:!?-–—'\"“”‘’()"
 _QUOTED = re.compile(r"[\"“'‘]([^\"”'’]{3,})[\"”'’]")
 _WORD = re.compile(r"[a-z0-9]+")
-TASK_STOP = {"on", "by", "at", "for", "before", "until", "due", "around", "till", "in", "from", "and"}
+TASK_STOP = _words("task_stop")
 
 
 def iso(value: date | datetime) -> str:
@@ -235,8 +245,8 @@ def log_activity(f: Filler) -> Slots:
     return slots
 
 
-_CLAUSE_SUBJECTS = {"they", "she", "he", "it", "we"}
-_CONTENT_PREPOSITIONS = {"until", "till", "before", "after", "since", "by"}
+_CLAUSE_SUBJECTS = _words("clause_subjects")
+_CONTENT_PREPOSITIONS = _words("content_prepositions")
 
 
 def _content_times(f: Filler, start: int) -> list[Span]:
@@ -281,23 +291,7 @@ def _unknown_record(f: Filler) -> tuple[int, int] | None:
     return (i, j) if j > i else None
 
 
-_FILLERS = {
-    "um",
-    "now",
-    "uh",
-    "erm",
-    "er",
-    "uhm",
-    "hmm",
-    "so",
-    "okay",
-    "ok",
-    "well",
-    "yeah",
-    "hey",
-    "alright",
-    "like",
-}
+_FILLERS = _words("fillers")
 
 
 def _notes_start(f: Filler, tail: int, unknown: tuple[int, int] | None = None) -> int:
@@ -338,7 +332,7 @@ def _notes_start(f: Filler, tail: int, unknown: tuple[int, int] | None = None) -
     return i
 
 
-_ARTICLES = {"the", "a", "an"}
+_ARTICLES = _words("articles")
 
 
 def _plain_word(f: Filler, i: int, tail: int, intro: set[str]) -> bool:
@@ -402,68 +396,9 @@ def update_deal(f: Filler) -> Slots:
     return slots
 
 
-_NAME_STOP = {
-    "in",
-    "at",
-    "with",
-    "from",
-    "website",
-    "site",
-    "web",
-    "industry",
-    "which",
-    "who",
-    "they",
-    "it",
-    "its",
-    "their",
-    "as",
-    "sector",
-    "space",
-    "vertical",
-    "url",
-    "domain",
-    "email",
-    "phone",
-    "title",
-    "role",
-    "works",
-    "working",
-    "is",
-    "based",
-    "and",
-    "located",
-    "closing",
-    "close",
-    "worth",
-    "for",
-    "to",
-}
-_NAME_SKIP = {
-    "a",
-    "an",
-    "the",
-    "new",
-    "for",
-    "called",
-    "named",
-    "record",
-    "account",
-    "company",
-    "customer",
-    "client",
-    "prospect",
-    "contact",
-    "is",
-    "add",
-    "create",
-    "please",
-    "entry",
-    "organization",
-    "organisation",
-    "person",
-}
-_INDUSTRY_FOLLOWERS = {"industry", "sector", "space", "vertical", "company", "business", "firm"}
+_NAME_STOP = _words("name_stop")
+_NAME_SKIP = _words("name_skip")
+_INDUSTRY_FOLLOWERS = _words("industry_followers")
 
 
 def _industries() -> dict[str, str]:
@@ -485,24 +420,8 @@ def _new_name(f: Filler, cues: tuple[str, ...]) -> str | None:
     return f.text(*found) if found else None
 
 
-_AS_A = {"as", "a", "an", "new", "the"}
-_NAME_GLUE = {
-    "as",
-    "and",
-    "for",
-    "to",
-    "is",
-    "in",
-    "with",
-    "at",
-    "a",
-    "an",
-    "the",
-    "it",
-    "they",
-    "their",
-    "its",
-}
+_AS_A = _words("as_a")
+_NAME_GLUE = _words("name_glue")
 
 
 def _new_name_range(f: Filler, cues: tuple[str, ...]) -> tuple[int, int] | None:
@@ -605,44 +524,13 @@ def create_account(f: Filler) -> Slots:
     return slots
 
 
-_TITLE_CUES = (
-    "promoted to",
-    "is the new",
-    "is our new",
-    "is their new",
-    "title is",
-    "title to",
-    "title",
-    "role is",
-    "role to",
-    "role",
-    "as a",
-    "as an",
-    "as",
-    "position is",
-    "position",
-    "job title",
-    "is now",
-    "now",
-)
-_TITLE_LEAD = {"to", "is", "now", ":", "a", "an", "the", "of"}
-_NOT_TITLE = {
-    "add",
-    "new",
-    "create",
-    "contact",
-    "phone",
-    "email",
-    "mobile",
-    "number",
-    "cell",
-    "tel",
-    "please",
-}
+_TITLE_CUES: tuple[str, ...] = tuple(_WORDS["title_cues"])
+_TITLE_LEAD = _words("title_lead")
+_NOT_TITLE = _words("not_title")
 
 
-_CONTACT_DETAIL = {"phone", "email", "e-mail", "mobile", "number", "cell", "tel", "address"}
-_PRONOUNS = {"his", "her", "their", "its", "he", "she", "they", "it", "our", "my"}
+_CONTACT_DETAIL = _words("contact_detail")
+_PRONOUNS = _words("pronouns")
 
 
 def _until_entity(f: Filler, first: int, last: int) -> tuple[int, int]:
@@ -746,56 +634,10 @@ def update_contact(f: Filler) -> Slots:
     return slots
 
 
-_FILLER_TITLE = {
-    "as",
-    "is",
-    "now",
-    "at",
-    "with",
-    "the",
-    "a",
-    "an",
-    "to",
-    "new",
-    "here",
-    "there",
-    "over",
-    "moved",
-    "joined",
-}
+_FILLER_TITLE = _words("filler_title")
 
 
-_TASK_LEAD = {
-    "please",
-    "can",
-    "could",
-    "you",
-    "i",
-    "need",
-    "to",
-    "have",
-    "must",
-    "should",
-    "add",
-    "create",
-    "new",
-    "set",
-    "make",
-    "a",
-    "an",
-    "the",
-    "task",
-    "reminder",
-    "up",
-    "me",
-    "for",
-    ":",
-    "-",
-    "put",
-    "in",
-    "quick",
-    "schedule",
-}
+_TASK_LEAD = _words("task_lead")
 
 
 def _task_start(f: Filler) -> int:
@@ -876,38 +718,7 @@ def list_tasks(f: Filler) -> Slots:
     return slots
 
 
-_DONE_LEAD = (
-    "mark",
-    "check off",
-    "tick off",
-    "cross off",
-    "complete",
-    "completed",
-    "close",
-    "finish",
-    "finished",
-    "done with",
-    "done",
-    "i finished",
-    "i completed",
-    "i am done with",
-    "i have done",
-    "close out",
-    "wrap up",
-    "knock out",
-    "cross out",
-    "i did",
-    "the task",
-    "my task",
-    "task",
-    "to",
-    "off",
-    "please",
-    "just",
-    "i",
-    "have",
-    "as",
-)
+_DONE_LEAD: tuple[str, ...] = tuple(_WORDS["done_lead"])
 
 
 def complete_task(f: Filler) -> Slots:
@@ -998,7 +809,7 @@ def query_deals(f: Filler) -> Slots:
     for span in f.a.of_kind("number"):
         around = f.words[max(0, span.first - 2) : span.first] + f.words[span.last : span.last + 2]
         unit = f.words[span.last : span.last + 1]
-        if span.value < 1000 and cues & set(around) and not (set(unit) & set(_UNITS)):
+        if span.value < 1000 and cues & set(around) and not (set(unit) & set(_DAYS_PER_UNIT)):
             slots["limit"] = int(span.value)
             if "sort" not in slots and not f.has("deals with", "deals without"):
                 slots["sort"] = "amount"
@@ -1010,22 +821,22 @@ def _near(span: Span, cue: Cue) -> bool:
     return 0 <= span.first - cue.last <= 3 or 0 <= cue.first - span.last <= 3
 
 
-_UNITS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "month": 30, "months": 30}
+_DAYS_PER_UNIT: dict[str, int] = _WORDS["days_per_unit"]
 
 
 def _days(f: Filler, cue: Cue) -> int | None:
     for span in f.a.of_kind("number"):
-        if span.last < len(f.words) and f.words[span.last] in _UNITS:
-            return int(span.value) * _UNITS[f.words[span.last]]
+        if span.last < len(f.words) and f.words[span.last] in _DAYS_PER_UNIT:
+            return int(span.value) * _DAYS_PER_UNIT[f.words[span.last]]
     for i, word in enumerate(f.words):
-        if word in _UNITS and i > 0 and f.words[i - 1] in ("a", "one", "the", "last", "past"):
-            return _UNITS[word]
+        if word in _DAYS_PER_UNIT and i > 0 and f.words[i - 1] in ("a", "one", "the", "last", "past"):
+            return _DAYS_PER_UNIT[word]
     for span in f.times():
         if not _near(span, cue):
             continue
         if span.kind == "period":
             start, end = span.value
-            return (end - start).days + 1
+            return int((end - start).days) + 1
         day = span.value.date() if isinstance(span.value, datetime) else span.value
         return abs((day - f.now.date()).days) or None
     return None
@@ -1077,24 +888,13 @@ def faq(f: Filler) -> Slots:
     return {"article": found[0]} if found else {}
 
 
-_TICKET_WORDS = {
-    "ticket",
-    "bug",
-    "broken",
-    "problem",
-    "issue",
-    "complaint",
-    "report",
-    "wrong",
-    "help",
-    "support",
-}
+_TICKET_WORDS = _words("ticket_words")
 
 
 _TICKET_BREAKS = (",", ":", ";", "?", "!", ".", "-", "–", "—")
 
 
-_A_PROBLEM = [[a, p] for a in ("a", "an") for p in ("issue", "problem", "bug", "complaint")]
+_A_PROBLEM = [[a, p] for a in ("a", "an") for p in _WORDS["problem_nouns"]]
 
 
 def open_ticket(f: Filler) -> Slots:
