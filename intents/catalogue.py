@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+
+from intents.datafiles import read_json
 
 STAFF_ROLES = ("rep", "manager", "admin")
 ROLES = (*STAFF_ROLES, "customer")
@@ -29,7 +29,7 @@ class Catalogue:
 
 @cache
 def catalogue() -> Catalogue:
-    raw = json.loads(resources.files("intents").joinpath("data/intents.json").read_text("utf-8"))
+    raw = read_json("intents.json")
     groups = {g: raw[g] for g in ("staff", "customer", "everyone")}
     slots = {intent: tuple(s) for group in groups.values() for intent, s in group.items()}
     return Catalogue(slots, *(frozenset(groups[g]) for g in ("staff", "customer", "everyone")))

@@ -14,6 +14,7 @@ import os
 import random
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -101,8 +102,11 @@ def balanced(data: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def train(path: Path) -> None:
-    """Trains spaCy's bag-of-words text classifier and exports it as a linear model (see LinearModel)."""
+def train(path: Path, on_epoch: Callable[[int, int], None] | None = None) -> None:
+    """Trains spaCy's bag-of-words text classifier and exports it as a linear model (see LinearModel).
+
+    `on_epoch(done, total)` is called after each training epoch, for a caller that shows progress.
+    """
     import spacy
     from spacy.tokens import Doc
     from spacy.training import Example
@@ -137,10 +141,12 @@ def train(path: Path) -> None:
     optimizer = nlp.initialize(lambda: examples)
     optimizer.learn_rate = LEARN_RATE
     rng = random.Random(0)
-    for _ in range(EPOCHS):
+    for epoch in range(EPOCHS):
         rng.shuffle(examples)
         for batch in minibatch(examples, size=BATCH):
             nlp.update(batch, sgd=optimizer, drop=0.1)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, EPOCHS)
     model = LinearModel.export(nlp, [text for text, _ in data])
     for text, _ in data[:: max(1, len(data) // 300)]:  # the export must score exactly as spaCy does
         expected = textcat.predict([doc(text)])[0]
@@ -250,13 +256,19 @@ class IntentClassifier:
         return {k: v / total for k, v in kept.items()}
 
 
-@cache
-def load_classifier() -> IntentClassifier:
-    """The cached model, trained first if this build of the templates has none yet."""
+def build_model(on_epoch: Callable[[int, int], None] | None = None) -> Path:
+    """The folder of this build's model, trained first if it has none yet (see `train` for on_epoch)."""
     path = model_dir()
     if not (path / COMMON_FILE).exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        train(path)
+        train(path, on_epoch)
+    return path
+
+
+@cache
+def load_classifier() -> IntentClassifier:
+    """The cached model, trained first if this build of the templates has none yet."""
+    path = build_model()
     exact = json.loads((path / EXACT_FILE).read_text("utf-8"))
     common = frozenset(json.loads((path / COMMON_FILE).read_text("utf-8")))
     return IntentClassifier(LinearModel.load(path), exact, common)

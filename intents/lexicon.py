@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
+
+from intents.datafiles import read_json
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Cue:
 
 @cache
 def lexicon() -> dict[str, Any]:
-    return json.loads(resources.files("intents").joinpath("data/lexicon.json").read_text("utf-8"))
+    return read_json("lexicon.json")
 
 
 @cache

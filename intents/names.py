@@ -8,16 +8,15 @@ with 100,000 names. Typos are caught with a symmetric-deletion index (edit dista
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Literal, Protocol
 
 from rapidfuzz.distance import OSA
 
+from intents.datafiles import read_json
 from intents.text import Token, fold
 
 Kind = Literal["account", "contact", "deal", "user"]
@@ -93,7 +92,7 @@ class NameMention:
 
 @cache
 def _suffix_groups() -> list[list[str]]:
-    raw = json.loads(resources.files("intents").joinpath("data/legal_suffixes.json").read_text("utf-8"))
+    raw = read_json("legal_suffixes.json")
     return [[fold(w).replace(".", "") for w in group] for group in raw["groups"]]
 
 

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from decimal import Context, Decimal
 from typing import Literal
 
+from intents import number_words
+
 __all__ = ["Kind", "NumberMention", "find_numbers", "money_value", "words_to_number"]
 
 Kind = Literal["money", "number", "ordinal"]
@@ -120,75 +122,25 @@ _COMPLETE = frozenset({_U, _T, _D, _TU, _H, _S, _DIG, _FRACTION, _DOZEN})
 
 
 def _build_words() -> dict[str, tuple[int, Decimal]]:
-    """The number vocabulary: word -> (category, value)."""
+    """The number vocabulary: word -> (category, value). The number words are data/number_words.json;
+    the words of the grammar around them ("a", "and", "half", "point", "dozen", "oh", "of") are here."""
     words: dict[str, tuple[int, Decimal]] = {}
-    units = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-    teens = [
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-    ]
-    tens = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-    ord_units = [
-        "zeroth",
-        "first",
-        "second",
-        "third",
-        "fourth",
-        "fifth",
-        "sixth",
-        "seventh",
-        "eighth",
-        "ninth",
-    ]
-    ord_teens = [
-        "tenth",
-        "eleventh",
-        "twelfth",
-        "thirteenth",
-        "fourteenth",
-        "fifteenth",
-        "sixteenth",
-        "seventeenth",
-        "eighteenth",
-        "nineteenth",
-    ]
-    ord_tens = [
-        "twentieth",
-        "thirtieth",
-        "fortieth",
-        "fiftieth",
-        "sixtieth",
-        "seventieth",
-        "eightieth",
-        "ninetieth",
-    ]
-    for index, word in enumerate(units):
-        words[word] = (_U, Decimal(index))
-        words[ord_units[index]] = (_OU, Decimal(index))
-    for index, word in enumerate(teens):
-        words[word] = (_T, Decimal(10 + index))
-        words[ord_teens[index]] = (_OT, Decimal(10 + index))
-    for index, word in enumerate(tens):
-        words[word] = (_D, Decimal(20 + 10 * index))
-        words[ord_tens[index]] = (_OD, Decimal(20 + 10 * index))
-    words["fourty"] = (_D, Decimal(40))  # a common misspelling
-    words["hundred"] = (_H, _HUNDRED)
-    words["hundredth"] = (_OH, _HUNDRED)
-    for word, exponent in (("thousand", 3), ("million", 6), ("billion", 9), ("trillion", 12)):
-        words[word] = (_S, Decimal(10**exponent))
-        words[word + "th"] = (_OS, Decimal(10**exponent))
-    for word, value in (("k", _THOUSAND), ("grand", _THOUSAND), ("mil", _MILLION), ("mln", _MILLION)):
-        words[word] = (_MAG, value)
-    words["mm"] = (_MAG, _MILLION)
-    words["bn"] = (_MAG, _BILLION)
+    tables = (
+        (number_words.UNITS, _U),
+        (number_words.TEENS, _T),
+        (number_words.TENS, _D),
+        (number_words.SCALE_SHORTHAND, _MAG),
+        (number_words.ORDINAL_UNITS, _OU),
+        (number_words.ORDINAL_TEENS, _OT),
+        (number_words.ORDINAL_TENS, _OD),
+    )
+    for table, category in tables:
+        words.update((word, (category, Decimal(value))) for word, value in table.items())
+    # "hundred" multiplies the group below it; thousand and up close a group
+    for word, value in number_words.SCALES.items():
+        words[word] = (_H if value == 100 else _S, Decimal(value))
+    for word, value in number_words.ORDINAL_SCALES.items():
+        words[word] = (_OH if value == 100 else _OS, Decimal(value))
     words["a"] = (_A, _ONE)
     words["and"] = (_AND, _ZERO)
     words["half"] = (_FRAC, _HALF)

@@ -10,10 +10,11 @@ from typing import Any
 from intents.catalogue import catalogue
 from intents.classifier import IntentClassifier, load_classifier
 from intents.extract import Analysis, analyse
+from intents.kb_match import best_article
 from intents.lexicon import find_cues
 from intents.names import NameIndex, NameSource
 from intents.parse import Parse
-from intents.slots import best_article, fill
+from intents.slots import fill
 
 log = logging.getLogger(__name__)
 OUT_OF_SCOPE_BELOW = 0.45  # a best guess this unsure is no guess: the user gets "I didn't get that"

@@ -10,19 +10,29 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
+from intents.datafiles import read_json
 from intents.extract import Analysis, Span
+from intents.kb_match import best_article
 from intents.lexicon import Cue, find_cues, lexicon
 from intents.names import KbArticleText, NameMention
 from intents.text import fold
 
 Slots = dict[str, Any]
+
+_WORDS: dict[str, Any] = read_json("slot_words.json")
+
+
+def _words(key: str) -> frozenset[str]:
+    """One word set of data/slot_words.json."""
+    return frozenset(_WORDS[key])
+
+
 _EDGE = " \t,.;:!?-–—'\"“”‘’()"
 _QUOTED = re.compile(r"[\"“'‘]([^\"”'’]{3,})[\"”'’]")
 _WORD = re.compile(r"[a-z0-9]+")
-TASK_STOP = {"on", "by", "at", "for", "before", "until", "due", "around", "till", "in", "from", "and"}
+TASK_STOP = _words("task_stop")
 
 
 def iso(value: date | datetime) -> str:
@@ -235,8 +245,8 @@ def log_activity(f: Filler) -> Slots:
     return slots
 
 
-_CLAUSE_SUBJECTS = {"they", "she", "he", "it", "we"}
-_CONTENT_PREPOSITIONS = {"until", "till", "before", "after", "since", "by"}
+_CLAUSE_SUBJECTS = _words("clause_subjects")
+_CONTENT_PREPOSITIONS = _words("content_prepositions")
 
 
 def _content_times(f: Filler, start: int) -> list[Span]:
@@ -281,23 +291,7 @@ def _unknown_record(f: Filler) -> tuple[int, int] | None:
     return (i, j) if j > i else None
 
 
-_FILLERS = {
-    "um",
-    "now",
-    "uh",
-    "erm",
-    "er",
-    "uhm",
-    "hmm",
-    "so",
-    "okay",
-    "ok",
-    "well",
-    "yeah",
-    "hey",
-    "alright",
-    "like",
-}
+_FILLERS = _words("fillers")
 
 
 def _notes_start(f: Filler, tail: int, unknown: tuple[int, int] | None = None) -> int:
@@ -338,7 +332,7 @@ def _notes_start(f: Filler, tail: int, unknown: tuple[int, int] | None = None) -
     return i
 
 
-_ARTICLES = {"the", "a", "an"}
+_ARTICLES = _words("articles")
 
 
 def _plain_word(f: Filler, i: int, tail: int, intro: set[str]) -> bool:
@@ -402,68 +396,9 @@ def update_deal(f: Filler) -> Slots:
     return slots
 
 
-_NAME_STOP = {
-    "in",
-    "at",
-    "with",
-    "from",
-    "website",
-    "site",
-    "web",
-    "industry",
-    "which",
-    "who",
-    "they",
-    "it",
-    "its",
-    "their",
-    "as",
-    "sector",
-    "space",
-    "vertical",
-    "url",
-    "domain",
-    "email",
-    "phone",
-    "title",
-    "role",
-    "works",
-    "working",
-    "is",
-    "based",
-    "and",
-    "located",
-    "closing",
-    "close",
-    "worth",
-    "for",
-    "to",
-}
-_NAME_SKIP = {
-    "a",
-    "an",
-    "the",
-    "new",
-    "for",
-    "called",
-    "named",
-    "record",
-    "account",
-    "company",
-    "customer",
-    "client",
-    "prospect",
-    "contact",
-    "is",
-    "add",
-    "create",
-    "please",
-    "entry",
-    "organization",
-    "organisation",
-    "person",
-}
-_INDUSTRY_FOLLOWERS = {"industry", "sector", "space", "vertical", "company", "business", "firm"}
+_NAME_STOP = _words("name_stop")
+_NAME_SKIP = _words("name_skip")
+_INDUSTRY_FOLLOWERS = _words("industry_followers")
 
 
 def _industries() -> dict[str, str]:
@@ -485,24 +420,8 @@ def _new_name(f: Filler, cues: tuple[str, ...]) -> str | None:
     return f.text(*found) if found else None
 
 
-_AS_A = {"as", "a", "an", "new", "the"}
-_NAME_GLUE = {
-    "as",
-    "and",
-    "for",
-    "to",
-    "is",
-    "in",
-    "with",
-    "at",
-    "a",
-    "an",
-    "the",
-    "it",
-    "they",
-    "their",
-    "its",
-}
+_AS_A = _words("as_a")
+_NAME_GLUE = _words("name_glue")
 
 
 def _new_name_range(f: Filler, cues: tuple[str, ...]) -> tuple[int, int] | None:
@@ -605,44 +524,13 @@ def create_account(f: Filler) -> Slots:
     return slots
 
 
-_TITLE_CUES = (
-    "promoted to",
-    "is the new",
-    "is our new",
-    "is their new",
-    "title is",
-    "title to",
-    "title",
-    "role is",
-    "role to",
-    "role",
-    "as a",
-    "as an",
-    "as",
-    "position is",
-    "position",
-    "job title",
-    "is now",
-    "now",
-)
-_TITLE_LEAD = {"to", "is", "now", ":", "a", "an", "the", "of"}
-_NOT_TITLE = {
-    "add",
-    "new",
-    "create",
-    "contact",
-    "phone",
-    "email",
-    "mobile",
-    "number",
-    "cell",
-    "tel",
-    "please",
-}
+_TITLE_CUES: tuple[str, ...] = tuple(_WORDS["title_cues"])
+_TITLE_LEAD = _words("title_lead")
+_NOT_TITLE = _words("not_title")
 
 
-_CONTACT_DETAIL = {"phone", "email", "e-mail", "mobile", "number", "cell", "tel", "address"}
-_PRONOUNS = {"his", "her", "their", "its", "he", "she", "they", "it", "our", "my"}
+_CONTACT_DETAIL = _words("contact_detail")
+_PRONOUNS = _words("pronouns")
 
 
 def _until_entity(f: Filler, first: int, last: int) -> tuple[int, int]:
@@ -746,56 +634,10 @@ def update_contact(f: Filler) -> Slots:
     return slots
 
 
-_FILLER_TITLE = {
-    "as",
-    "is",
-    "now",
-    "at",
-    "with",
-    "the",
-    "a",
-    "an",
-    "to",
-    "new",
-    "here",
-    "there",
-    "over",
-    "moved",
-    "joined",
-}
+_FILLER_TITLE = _words("filler_title")
 
 
-_TASK_LEAD = {
-    "please",
-    "can",
-    "could",
-    "you",
-    "i",
-    "need",
-    "to",
-    "have",
-    "must",
-    "should",
-    "add",
-    "create",
-    "new",
-    "set",
-    "make",
-    "a",
-    "an",
-    "the",
-    "task",
-    "reminder",
-    "up",
-    "me",
-    "for",
-    ":",
-    "-",
-    "put",
-    "in",
-    "quick",
-    "schedule",
-}
+_TASK_LEAD = _words("task_lead")
 
 
 def _task_start(f: Filler) -> int:
@@ -876,38 +718,7 @@ def list_tasks(f: Filler) -> Slots:
     return slots
 
 
-_DONE_LEAD = (
-    "mark",
-    "check off",
-    "tick off",
-    "cross off",
-    "complete",
-    "completed",
-    "close",
-    "finish",
-    "finished",
-    "done with",
-    "done",
-    "i finished",
-    "i completed",
-    "i am done with",
-    "i have done",
-    "close out",
-    "wrap up",
-    "knock out",
-    "cross out",
-    "i did",
-    "the task",
-    "my task",
-    "task",
-    "to",
-    "off",
-    "please",
-    "just",
-    "i",
-    "have",
-    "as",
-)
+_DONE_LEAD: tuple[str, ...] = tuple(_WORDS["done_lead"])
 
 
 def complete_task(f: Filler) -> Slots:
@@ -998,7 +809,7 @@ def query_deals(f: Filler) -> Slots:
     for span in f.a.of_kind("number"):
         around = f.words[max(0, span.first - 2) : span.first] + f.words[span.last : span.last + 2]
         unit = f.words[span.last : span.last + 1]
-        if span.value < 1000 and cues & set(around) and not (set(unit) & set(_UNITS)):
+        if span.value < 1000 and cues & set(around) and not (set(unit) & set(_DAYS_PER_UNIT)):
             slots["limit"] = int(span.value)
             if "sort" not in slots and not f.has("deals with", "deals without"):
                 slots["sort"] = "amount"
@@ -1010,22 +821,22 @@ def _near(span: Span, cue: Cue) -> bool:
     return 0 <= span.first - cue.last <= 3 or 0 <= cue.first - span.last <= 3
 
 
-_UNITS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "month": 30, "months": 30}
+_DAYS_PER_UNIT: dict[str, int] = _WORDS["days_per_unit"]
 
 
 def _days(f: Filler, cue: Cue) -> int | None:
     for span in f.a.of_kind("number"):
-        if span.last < len(f.words) and f.words[span.last] in _UNITS:
-            return int(span.value) * _UNITS[f.words[span.last]]
+        if span.last < len(f.words) and f.words[span.last] in _DAYS_PER_UNIT:
+            return int(span.value) * _DAYS_PER_UNIT[f.words[span.last]]
     for i, word in enumerate(f.words):
-        if word in _UNITS and i > 0 and f.words[i - 1] in ("a", "one", "the", "last", "past"):
-            return _UNITS[word]
+        if word in _DAYS_PER_UNIT and i > 0 and f.words[i - 1] in ("a", "one", "the", "last", "past"):
+            return _DAYS_PER_UNIT[word]
     for span in f.times():
         if not _near(span, cue):
             continue
         if span.kind == "period":
             start, end = span.value
-            return (end - start).days + 1
+            return int((end - start).days) + 1
         day = span.value.date() if isinstance(span.value, datetime) else span.value
         return abs((day - f.now.date()).days) or None
     return None
@@ -1077,163 +888,13 @@ def faq(f: Filler) -> Slots:
     return {"article": found[0]} if found else {}
 
 
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            word = word[: -len(suffix)]
-            break
-    return word[:-1] if len(word) >= 4 and word.endswith("e") else word  # "change", "changing" -> "chang"
-
-
-_STOP = {
-    "i",
-    "my",
-    "me",
-    "we",
-    "our",
-    "the",
-    "a",
-    "an",
-    "to",
-    "is",
-    "it",
-    "do",
-    "how",
-    "can",
-    "you",
-    "of",
-    "for",
-    "in",
-    "on",
-    "and",
-    "or",
-    "what",
-    "where",
-    "when",
-    "does",
-    "are",
-    "be",
-    "with",
-    "your",
-    "this",
-    "that",
-    "there",
-    "please",
-    "hi",
-    "hello",
-    "get",
-    "want",
-    "would",
-    "like",
-    "need",
-    "help",
-    "us",
-    "any",
-    "if",
-    "will",
-    "should",
-    "could",
-    "so",
-    "at",
-    "from",
-    "by",
-    "about",
-    "have",
-    "has",
-    "just",
-    "some",
-    "not",
-    "use",
-    "using",
-    "work",
-    "works",
-    "someone",
-    "somebody",
-    "anyone",
-    "out",
-    "up",
-    "off",
-    "ve",
-    "ll",
-    "re",
-    "m",
-    "d",
-    "s",
-    "t",
-}
-
-
-@cache
-def _kb_synonyms() -> dict[str, set[str]]:
-    """A customer's word -> the knowledge base's words for it ("yearly" -> "annual")."""
-    out: dict[str, set[str]] = {}
-    for key, variants in lexicon().get("kb_synonyms", {}).items():
-        if not key.startswith("_"):
-            for variant in variants:
-                out.setdefault(variant, set()).add(_stem(key))
-    return out
-
-
-def _bag(text: str) -> set[str]:
-    synonyms = _kb_synonyms()
-    words = [w for w in _WORD.findall(fold(text)) if w not in _STOP]
-    return {_stem(w) for w in words}.union(*(synonyms.get(w, ()) for w in words))
-
-
-_BAGS: list[tuple[list[KbArticleText], tuple[KbArticleText, ...], Any]] = []  # the last articles seen
-
-
-def _article_bags(
-    articles: list[KbArticleText],
-) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, int]]:
-    """Each article's strong words (questions, title) and weak words (answer), and in how many articles
-    each word occurs; kept for the articles list last seen, as long as it is unchanged."""
-    if _BAGS and _BAGS[0][0] is articles and _BAGS[0][1] == tuple(articles):
-        return _BAGS[0][2]  # type: ignore[no-any-return]
-    strong = {a.key: set().union(*(_bag(q) for q in (*a.questions, a.title))) for a in articles}
-    weak = {a.key: _bag(a.answer) for a in articles}
-    frequency: dict[str, int] = {}
-    for key in strong:
-        for word in strong[key] | weak[key]:
-            frequency[word] = frequency.get(word, 0) + 1
-    _BAGS[:] = [(articles, tuple(articles), (strong, weak, frequency))]
-    return strong, weak, frequency
-
-
-def best_article(text: str, articles: list[KbArticleText]) -> tuple[str, float] | None:
-    """The knowledge-base article sharing the most (rare) words with `text`, and how much of `text`
-    it covers (0..1). Questions and titles count fully, the answer's words half."""
-    words = _bag(text)
-    if not words or not articles:
-        return None
-    strong, weak, frequency = _article_bags(articles)
-    weight = {w: 1.0 / frequency.get(w, 1) for w in words}
-    best, best_score = None, 0.0
-    for key in strong:
-        score = sum(weight[w] * (1.0 if w in strong[key] else 0.5 if w in weak[key] else 0.0) for w in words)
-        if score > best_score:
-            best, best_score = key, score
-    return (best, best_score / sum(weight.values())) if best else None
-
-
-_TICKET_WORDS = {
-    "ticket",
-    "bug",
-    "broken",
-    "problem",
-    "issue",
-    "complaint",
-    "report",
-    "wrong",
-    "help",
-    "support",
-}
+_TICKET_WORDS = _words("ticket_words")
 
 
 _TICKET_BREAKS = (",", ":", ";", "?", "!", ".", "-", "–", "—")
 
 
-_A_PROBLEM = [[a, p] for a in ("a", "an") for p in ("issue", "problem", "bug", "complaint")]
+_A_PROBLEM = [[a, p] for a in ("a", "an") for p in _WORDS["problem_nouns"]]
 
 
 def open_ticket(f: Filler) -> Slots:

@@ -6,12 +6,12 @@ the original text, so every token keeps its span in the raw string.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+
+from intents.datafiles import read_json
 
 MAX_CHARS = 600  # longer input is read only this far: a chat turn is never longer, and latency stays bounded
 _CHUNK = re.compile(r"\S+")
@@ -31,7 +31,7 @@ class Token:
 
 @cache
 def shorthand() -> dict[str, str]:
-    raw = json.loads(resources.files("intents").joinpath("data/shorthand.json").read_text("utf-8"))
+    raw = read_json("shorthand.json")
     return {k: v for k, v in raw.items() if not k.startswith("_")}
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from importlib import resources
 
+from intents.datafiles import read_json
 from intents.templates import load_values, template_files
 
 _WORD = re.compile(r"[a-z]+")
@@ -27,6 +27,5 @@ def common_words() -> frozenset[str]:
         if slot not in ("account", "contact", "user", "new_company"):  # names, never common words
             for value in values:
                 words.update(_WORD.findall(value.lower()))
-    lexicon = resources.files("intents").joinpath("data/lexicon.json").read_text("utf-8")
-    words.update(_WORD.findall(json.dumps(json.loads(lexicon)).lower()))
+    words.update(_WORD.findall(json.dumps(read_json("lexicon.json")).lower()))
     return frozenset(words)

@@ -1,4 +1,4 @@
-"""Tests of intents/timeparse.py: the cases in time_cases.json, plus properties that must hold for any text.
+"""Tests of intents/timeparse/: the cases in time_cases.json, plus properties that must hold for any text.
 
 The cases are data so that a new phrasing is one line of JSON; their expected values were computed with
 datetime arithmetic. Properties run the internal `_find` (no safety net), so a bug shows as an exception.
@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intents import timeparse
-from intents.timeparse import TimeMention, find_time_mentions
+from intents.timeparse import TimeMention, fallback, find_time_mentions, vocabulary
+from intents.timeparse.resolution import _find
 
 CASES_FILE = Path(__file__).with_name("time_cases.json")
 CASES: list[dict[str, Any]] = json.loads(CASES_FILE.read_text(encoding="utf-8"))["cases"]
@@ -52,7 +52,7 @@ def test_there_are_enough_cases() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(i, c) for i, c in enumerate(CASES)])
 def test_case(case: dict[str, Any]) -> None:
     now = datetime.fromisoformat(case.get("now", DEFAULT_NOW)).replace(tzinfo=ZoneInfo(case.get("tz", "UTC")))
-    mentions = timeparse._find(case["text"], now, case["direction"])
+    mentions = _find(case["text"], now, case["direction"])
     expected = [
         {"text": e["text"], "kind": e["kind"], "value": _expected_value(e["value"])} for e in case["expect"]
     ]
@@ -65,7 +65,7 @@ def test_case(case: dict[str, Any]) -> None:
 
 def test_public_function_matches_internal() -> None:
     text = "remind me to call Bob Smith tomorrow at 10"
-    assert find_time_mentions(text, NOW) == timeparse._find(text, NOW, "future")
+    assert find_time_mentions(text, NOW) == _find(text, NOW, "future")
     assert find_time_mentions(text, NOW)[0] == TimeMention(
         28, 42, "datetime", datetime(2026, 11, 24, 10, 0), "tomorrow at 10", False
     )
@@ -87,14 +87,14 @@ def test_rules_never_call_dateparser(monkeypatch: pytest.MonkeyPatch) -> None:
     def forbidden(*args: object) -> None:
         raise AssertionError("dateparser was called")
 
-    monkeypatch.setattr(timeparse, "_dateparser_date", forbidden)
+    monkeypatch.setattr(fallback, "_dateparser_date", forbidden)
     for case in CASES:
         if "dateparser" in case.get("note", ""):
             continue
         now = datetime.fromisoformat(case.get("now", DEFAULT_NOW)).replace(
             tzinfo=ZoneInfo(case.get("tz", "UTC"))
         )
-        timeparse._find(case["text"], now, case["direction"])
+        _find(case["text"], now, case["direction"])
 
 
 def test_long_and_odd_input() -> None:
@@ -159,7 +159,9 @@ EXTRA_WORDS = [
     ],
     ["-", ",", ".", "🙂", "\x00", "'", "business", "other", "good"],
 ]
-VOCAB = sorted({*timeparse._MONTHS, *timeparse._WEEKDAYS, *timeparse._TOMORROW}.union(*map(set, EXTRA_WORDS)))
+VOCAB = sorted(
+    {*vocabulary._MONTHS, *vocabulary._WEEKDAYS, *vocabulary._TOMORROW}.union(*map(set, EXTRA_WORDS))
+)
 ZONES = [ZoneInfo(z) for z in ("UTC", "Europe/Berlin", "America/New_York", "Pacific/Kiritimati")]
 nows = st.builds(
     lambda minutes, zone: datetime(2020, 1, 1, tzinfo=zone) + timedelta(minutes=minutes),
@@ -181,7 +183,7 @@ def _check_invariants(text: str, mentions: list[TimeMention]) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=st.text(max_size=300), now=nows, direction=st.sampled_from(["future", "past"]))
 def test_any_text_never_raises_and_never_overlaps(text: str, now: datetime, direction: str) -> None:
-    _check_invariants(text, timeparse._find(text, now, direction))
+    _check_invariants(text, _find(text, now, direction))
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -198,4 +200,4 @@ def test_time_vocabulary_soup_never_raises(
     """Random mixes of the words the rules look for reach far more code than random characters."""
     text = "".join(w + s for w, s in zip(words, seps, strict=False))
     text = text.upper() if upper else text
-    _check_invariants(text, timeparse._find(text, now, direction))
+    _check_invariants(text, _find(text, now, direction))

@@ -1,0 +1,154 @@
+"""The rules for times of day: clock times in digits or words, noon, end of day, parts of the day."""
+
+from __future__ import annotations
+
+import re
+
+from intents.timeparse.atoms import Rule, _Atom, _Ctx, _follow_ok, _prev_word, rule_registry
+from intents.timeparse.calendar import _bare_hour, _cardinal, _minute_words
+from intents.timeparse.vocabulary import _HOURW, _MER, _MER_SPACED, _MINW
+
+CLOCK_RULES: list[Rule] = []
+_pattern = rule_registry(CLOCK_RULES)
+
+
+_PRE = r"(?:(?P<pre>at|around|by|before|after|until|till|til|from)\s*|(?P<at>@)\s*)"
+_PRE_REQ = r"(?:(?P<pre>at|around|by|before|until|till|til)\s+|(?P<at>@)\s*)"
+
+
+def _clock_atom(
+    m: re.Match[str], c: _Ctx, h: int, mi: int, explicit: bool, guard: bool = False
+) -> _Atom | None:
+    """A clock time; "by"/"before"/"until" stay outside the span (they are the caller's business)."""
+    if not (0 <= h <= 23 and 0 <= mi <= 59):
+        return None
+    if guard and not _follow_ok(c, m.end()):
+        return None  # "at 3 deals"
+    groups = m.groupdict()
+    pre = groups.get("pre")
+    start = m.start()
+    if pre and pre not in ("at", "around"):
+        start = m.start("pre") + len(pre)
+        while c.lower[start : start + 1].isspace():
+            start += 1
+    prefixed = bool(pre or groups.get("at"))
+    return _Atom(start, m.end(), "clock", hour=h, minute=mi, explicit=explicit, prefixed=prefixed)
+
+
+def _meridiem(h: int, mer: str | None) -> int | None:
+    """Apply am/pm to an hour 1..12 (12am is midnight, 12pm noon); None for "0pm"."""
+    if not mer:
+        return h
+    if not 1 <= h <= 12:
+        return h if h > 12 else None
+    return h % 12 + (12 if mer.strip()[0] == "p" else 0)
+
+
+@_pattern(rf"(?<![\w@]){_PRE}?(?P<h>[0-9]{{1,2}})(?:[:.](?P<m>[0-9]{{2}}))?{_MER}")
+def _clock_meridiem(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """ "3pm", "3 pm", "3p", "10am", "3:30 p.m."."""
+    h = _meridiem(int(m["h"]), m["mer"])
+    return None if h is None else _clock_atom(m, c, h, int(m["m"] or 0), True)
+
+
+@_pattern(rf"(?<![\w@:.]){_PRE}?(?P<h>[0-9]{{1,2}}):(?P<m>[0-9]{{2}})(?![0-9]|:[0-9])(?:\s*(?:h|hrs)\b)?")
+def _clock_colon(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """ "15:30", "at 3:30" (15:30: the bare-hour rule), "07:30" (a leading zero means 24-hour)."""
+    h = int(m["h"])
+    explicit = m["h"].startswith("0") or h > 12
+    return _clock_atom(m, c, h if explicit else _bare_hour(h), int(m["m"]), explicit)
+
+
+@_pattern(
+    rf"(?<![\w@]){_PRE_REQ}(?P<h>[0-9]{{1,2}})(?![0-9]|[:.,/][0-9]|\s*%)(?P<oc>\s*o['’]?\s?clock\b)?(?:\s+sharp\b)?"
+)
+def _clock_bare(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """ "at 3" (15:00), "at 10" (10:00), "by 5", "@ 3": hours 1..7 are pm, 8..11 am, 12 noon."""
+    h = int(m["h"])
+    explicit = m["h"].startswith("0") or h > 12
+    return _clock_atom(m, c, h if explicit else _bare_hour(h), 0, explicit, guard=True)
+
+
+@_pattern(rf"(?<![\w@])(?P<h>[0-9]{{1,2}}|{_HOURW})\s*o['’]?\s?clock\b")
+def _clock_oclock(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """ "3 o'clock", "ten oclock"."""
+    h = int(m["h"]) if m["h"].isdigit() else int(_cardinal(m["h"]))
+    return _clock_atom(m, c, h if h > 12 else _bare_hour(h), 0, h > 12 or m["h"].startswith("0"))
+
+
+@_pattern(
+    rf"(?<![\w@]){_PRE_REQ}(?P<hw>{_HOURW})(?:[\s-]+(?P<mw>{_MINW}))?\b{_MER_SPACED}?"
+    r"(?P<oc>\s+o['’]?\s?clock\b)?"
+)
+def _clock_words(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """ "at ten", "at ten thirty", "at three pm" (speech-recogniser text)."""
+    return _word_clock(m, c, guard=not (m["mer"] or m["oc"]))
+
+
+@_pattern(
+    rf"(?<![\w@])(?P<hw>{_HOURW})(?:[\s-]+(?P<mw>{_MINW}))?\b(?:{_MER_SPACED}|(?P<oc>\s+o['’]?\s?clock\b))"
+)
+def _clock_words_meridiem(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """ "three pm", "ten thirty am": no "at" needed when am/pm is said."""
+    return _word_clock(m, c, guard=False)
+
+
+def _word_clock(m: re.Match[str], c: _Ctx, guard: bool) -> _Atom | None:
+    """A clock time said in words, as speech recognisers write it."""
+    h = int(_cardinal(m["hw"]))
+    mi = _minute_words(m["mw"])
+    if m["mer"]:
+        hm = _meridiem(h, m["mer"])
+        return None if hm is None else _clock_atom(m, c, hm, mi, True, guard)
+    return _clock_atom(m, c, _bare_hour(h), mi, False, guard)
+
+
+@_pattern(
+    rf"(?<![\w@])(?:(?P<pre>at|around|by|before|until|till)\s+)?(?P<q>half|(?:a\s+)?quarter|five|ten|twenty"
+    rf"(?:[\s-]five)?)\s+(?P<rel>past|after|to|till|til|of)\s+(?P<h>[0-9]{{1,2}}|{_HOURW})\b(?![:.][0-9]){_MER_SPACED}?"
+)
+def _clock_past(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """ "half past three", "quarter to four", "ten past 9"."""
+    h = int(m["h"]) if m["h"].isdigit() else int(_cardinal(m["h"]))
+    q = m["q"]
+    mins = 30 if q == "half" else 15 if "quarter" in q else int(_cardinal(q))
+    if m["rel"] in ("to", "till", "til", "of"):
+        h, mins = h - 1, 60 - mins
+        if q == "half":
+            return None  # "half to" is not a time
+    if not m["mer"] and not _follow_ok(c, m.end()):
+        return None
+    hh = _meridiem(h % 12 or 12, m["mer"]) if m["mer"] else _bare_hour(h if h > 0 else 12)
+    return None if hh is None else _clock_atom(m, c, hh, mins, bool(m["mer"]))
+
+
+@_pattern(
+    r"(?<![\w@])(?:(?P<pre>at|around|by|before|until|till)\s+)?(?:12\s*)?"
+    r"(?P<w>noon|midday|mid-day|noontime|lunchtime|midnight)\b"
+)
+def _noon(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """noon, midday, lunchtime (12:00), midnight (00:00 of the day)."""
+    return _clock_atom(m, c, 0 if m["w"] == "midnight" else 12, 0, True)
+
+
+@_pattern(
+    r"(?<![\w@])(?:(?P<pre>by|before|until|till)\s+)?(?:the\s+)?(?:eod|eob|cob|end\s+of\s+(?:the\s+)?"
+    r"(?:business\s+|work(?:ing)?\s+)?day|close\s+of\s+(?:business|play)|end\s+of\s+business)\b"
+)
+def _end_of_day(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """eod / end of day / cob / close of business: 17:00."""
+    return _clock_atom(m, c, 17, 0, True)
+
+
+@_pattern(r"\bfirst\s+thing(?:\s+in\s+the\s+morning)?\b")
+def _first_thing(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """ "first thing (tomorrow)": 09:00."""
+    return _Atom(m.start(), m.end(), "clock", hour=9, minute=0, explicit=True)
+
+
+@_pattern(r"\b(?:(?P<pre>in|during)\s+the\s+|at\s+(?=night))?(?P<part>morning|afternoon|evening|night)\b")
+def _part_of_day(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """morning (09:00), afternoon (14:00), evening (18:00); "night" only modifies a clock time."""
+    if _prev_word(c, m.start()) == "good":
+        return None  # a greeting
+    return _Atom(m.start(), m.end(), "part", part=m["part"], prefixed=m.start() != m.start("part"))
