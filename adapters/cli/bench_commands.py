@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.cli.common import CliError, common_options
+from adapters.cli.progress import progress_bars
 
 if TYPE_CHECKING:
     from assistant.bench.figures import BenchResult
@@ -84,30 +85,23 @@ def run_bench(args: argparse.Namespace) -> int:
     if not url:
         folder = Path(tempfile.mkdtemp(prefix="crm-bench-"))
         url = f"sqlite:///{folder / 'bench.sqlite3'}"
-    show = sys.stderr.isatty()
-
-    def progress(text: str) -> None:
-        if show:
-            print(f"\r\x1b[2Kcrm bench: {text}", end="", file=sys.stderr, flush=True)
-
     try:
         runtime = Runtime.from_settings(url, getattr(args, "tz", None), getattr(args, "now", None))
         try:
-            result = run(
-                runtime,
-                args.deals,
-                rounds=args.rounds,
-                reuse=args.reuse,
-                seed=SEED if args.seed is None else args.seed,
-                progress=progress,
-            )
+            with progress_bars("crm bench", quiet=args.json) as report:
+                result = run(
+                    runtime,
+                    args.deals,
+                    rounds=args.rounds,
+                    reuse=args.reuse,
+                    seed=SEED if args.seed is None else args.seed,
+                    progress=report,
+                )
         finally:
             runtime.close()
     except (BenchError, SyntheticError) as refused:
         raise CliError(str(refused)) from None
     finally:
-        if show:
-            print("\r\x1b[2K", end="", file=sys.stderr, flush=True)
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
     if args.json:

@@ -24,7 +24,7 @@ CHANNEL = "terminal"
 ROUNDS = 10
 ERROR_TEXTS = (say("error"), say("store_busy"))
 
-Progress = Callable[[str], None]
+Progress = Callable[[str, int, int], None]  # (phase, done, total); a total of 0 has no count
 T = TypeVar("T")
 
 
@@ -61,13 +61,13 @@ def prepare(
 
     def report(done: int, wanted: int) -> None:
         if progress:
-            progress(f"building: {done:,} of {wanted:,} deals")
+            progress("building the store (deals)", done, wanted)
 
     began = time.perf_counter()
     with runtime.engine.begin() as connection:
         build(connection, deals, runtime.now(), seed=seed, progress=report)
     if progress:
-        progress("vacuuming")
+        progress("vacuuming", 0, 0)
     settle(runtime.engine)
     return True, round(time.perf_counter() - began, 2)
 
@@ -85,7 +85,7 @@ def run(
         raise BenchError("--rounds must be at least 1")
     built, build_s = prepare(runtime, deals, reuse, seed, progress)
     if progress:
-        progress("starting the assistant (names index, intent model)")
+        progress("starting the assistant (names index, intent model)", 0, 0)
     assistant, startup_ms = _timed(lambda: Assistant(runtime))
     with runtime.engine.connect() as connection:
         cast = pick_cast(connection, rounds + 1, seed)
@@ -101,10 +101,14 @@ def run(
     )
     began = time.perf_counter()
     for round_no in range(rounds + 1):  # round 0 warms caches, the intent model and the connection pool
-        if progress:
-            progress(f"round {round_no} of {rounds}" if round_no else "warming up")
+        if progress and round_no:
+            progress("timing rounds", round_no - 1, rounds)
+        elif progress:
+            progress("warming up", 0, 0)
         for persona in cast.personas:
             _round(assistant, runtime, cast, persona, round_no, result if round_no else None)
+    if progress:
+        progress("timing rounds", rounds, rounds)
     result.bench_s = time.perf_counter() - began
     return result
 
