@@ -30,11 +30,13 @@ def init_store(runtime: Runtime) -> tuple[str | None, str | None]:
 BULK_ROWS = 10_000  # an import this big leaves PostgreSQL's statistics and visibility map behind (settle)
 
 
-def import_file(runtime: Runtime, kind: str, path: Path) -> importing.ImportResult:
+def import_file(
+    runtime: Runtime, kind: str, path: Path, progress: importing.Progress | None = None
+) -> importing.ImportResult:
     runtime.ensure_schema()
     try:
         with path.open(encoding="utf-8-sig", newline="") as stream, transaction(runtime.sessions) as session:
-            result = importing.import_csv(session, kind, stream, runtime.tz, runtime.now())
+            result = importing.import_csv(session, kind, stream, runtime.tz, runtime.now(), progress=progress)
     except FileNotFoundError:
         raise AdminError(f"no such file: {path}") from None
     except UnicodeDecodeError as problem:

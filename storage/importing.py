@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
@@ -41,6 +41,9 @@ from storage.roles import ROLES
 from storage.values import ValueProblem, parse_amount, parse_date, parse_datetime
 
 MAX_REPORTED = 20
+BATCH = 5_000  # rows per executemany and per progress report
+
+Progress = Callable[[str, int, int], None]  # (phase, rows done, rows in the phase)
 
 
 @dataclass(frozen=True)
@@ -152,12 +155,13 @@ def import_csv(
     tz: ZoneInfo,
     now: datetime | None = None,
     user_id: int | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Checks the whole file, then writes it into `session`'s transaction (the caller commits)."""
     if kind not in IMPORT_KINDS:
         raise ValueError(f"unknown kind {kind!r}; one of {', '.join(IMPORT_KINDS)}")
     rows = read_rows(kind, stream)
-    importer = _Importer(session, tz, now or utcnow())
+    importer = _Importer(session, tz, now or utcnow(), progress or _unreported)
     result: ImportResult = getattr(importer, kind)(rows)
     session.add(
         AuditEntry(
@@ -177,12 +181,25 @@ def import_text(session: Session, kind: str, text: str, tz: ZoneInfo) -> ImportR
     return import_csv(session, kind, io.StringIO(text), tz)
 
 
+def _unreported(phase: str, done: int, total: int) -> None:
+    """The progress callback of an import nobody watches."""
+
+
 class _Importer:
-    def __init__(self, session: Session, tz: ZoneInfo, now: datetime) -> None:
+    def __init__(self, session: Session, tz: ZoneInfo, now: datetime, progress: Progress) -> None:
         self.session = session
         self.tz = tz
         self.now = now
         self.checker = _Checker()
+        self.progress = progress
+
+    def _checking(self, rows: list[Row]) -> Iterator[Row]:
+        """The rows, one by one, reporting the checking phase once per batch."""
+        for done, row in enumerate(rows):
+            if done % BATCH == 0:
+                self.progress("checking", done, len(rows))
+            yield row
+        self.progress("checking", len(rows), len(rows))
 
     # lookups of what the store already holds -------------------------------------------------------
 
@@ -224,8 +241,11 @@ class _Importer:
         Each dict of `changed` carries the record's `id`; all dicts of a list share their keys.
         """
         table: Table = model.__table__  # type: ignore[attr-defined]
-        if new:
-            self.session.execute(insert(table), new)
+        total = len(new) + len(changed)
+        self.progress("writing", 0, total)
+        for start in range(0, len(new), BATCH):
+            self.session.execute(insert(table), new[start : start + BATCH])
+            self.progress("writing", min(start + BATCH, len(new)), total)
         if changed:
             keys = [key for key in changed[0] if key != "id"]
             statement = (
@@ -233,7 +253,10 @@ class _Importer:
                 .where(table.c.id == bindparam("p_id"))
                 .values({key: bindparam(f"p_{key}") for key in keys})
             )
-            self.session.execute(statement, [{f"p_{k}": v for k, v in row.items()} for row in changed])
+            for start in range(0, len(changed), BATCH):
+                batch = changed[start : start + BATCH]
+                self.session.execute(statement, [{f"p_{k}": v for k, v in row.items()} for row in batch])
+                self.progress("writing", len(new) + min(start + BATCH, len(changed)), total)
 
     # one method per kind ---------------------------------------------------------------------------
 
@@ -247,7 +270,7 @@ class _Importer:
         }
         seen: dict[str, int] = {}
         parsed: list[tuple[Row, dict[str, Any], list[tuple[str, str]]]] = []
-        for row in rows:
+        for row in self._checking(rows):
             email = row.get("email") or ""
             if "@" not in email:
                 self.checker.add(row.line, "email", f"{email!r} is not an e-mail address")
@@ -271,6 +294,7 @@ class _Importer:
 
         result = ImportResult("users")
         now = utcnow()
+        self.progress("writing", 0, len(parsed))
         for _row, values, wanted in parsed:
             uid = existing.get(values["email"].casefold())
             if uid is None:
@@ -291,6 +315,7 @@ class _Importer:
                     )
                     self.session.add(ChannelIdentity(channel=channel, external_id=ext, user_id=uid))
         self.session.flush()
+        self.progress("writing", len(parsed), len(parsed))
         return result
 
     def accounts(self, rows: list[Row]) -> ImportResult:
@@ -300,7 +325,7 @@ class _Importer:
         new: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
         now = utcnow()
-        for row in rows:
+        for row in self._checking(rows):
             name = row.get("name") or ""
             key = name_key(name)
             if key in seen:
@@ -338,7 +363,7 @@ class _Importer:
         changed: list[dict[str, Any]] = []
         seen: dict[tuple[str, int | None], int] = {}
         now = utcnow()
-        for row in rows:
+        for row in self._checking(rows):
             name = row.get("name") or ""
             account = self._account(row, accounts)
             account_id = account[0] if account else None
@@ -384,7 +409,7 @@ class _Importer:
         seen: dict[tuple[int, str], int] = {}
         now = utcnow()
         check = self.checker.check
-        for row in rows:
+        for row in self._checking(rows):
             name = row.get("name") or ""
             account = self._account(row, accounts)
             stage = (row.get("stage") or pipeline.stages[0].key).lower()
@@ -464,7 +489,7 @@ class _Importer:
         contacts, deals = self._contact_and_deal_maps()
         new: list[dict[str, Any]] = []
         now = utcnow()
-        for row in rows:
+        for row in self._checking(rows):
             kind = (row.get("type") or "").lower()
             if kind not in ACTIVITY_TYPES:
                 self.checker.add(
@@ -516,7 +541,7 @@ class _Importer:
         contacts, deals = self._contact_and_deal_maps()
         new: list[dict[str, Any]] = []
         now = utcnow()
-        for row in rows:
+        for row in self._checking(rows):
             status = (row.get("status") or "open").lower()
             if status not in TASK_STATUSES:
                 self.checker.add(
@@ -547,7 +572,7 @@ class _Importer:
 
     def kb(self, rows: list[Row]) -> ImportResult:
         articles: dict[str, dict[str, Any]] = {}
-        for row in rows:
+        for row in self._checking(rows):
             key = row.get("article") or ""
             article = articles.setdefault(
                 key, {"line": row.line, "title": None, "answer": None, "questions": []}
@@ -568,6 +593,7 @@ class _Importer:
         self.checker.raise_if_any()
         result = ImportResult("kb")
         now = utcnow()
+        self.progress("writing", 0, len(articles))
         for key, article in articles.items():
             record = existing.get(key)
             if record is None:
@@ -584,4 +610,5 @@ class _Importer:
                 result.updated += 1
             record.questions = [KbQuestion(question=q) for q in article["questions"]]
         self.session.flush()
+        self.progress("writing", len(articles), len(articles))
         return result

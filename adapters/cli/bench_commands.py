@@ -1,4 +1,4 @@
-"""`crm bench`: the benchmark from the command line (assistant/bench.py does the work)."""
+"""`crm bench`: the benchmark from the command line (assistant/bench/ does the work)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.cli.common import CliError, common_options
+from adapters.cli.progress import progress_bars
 
 if TYPE_CHECKING:
-    from assistant.bench import BenchResult
+    from assistant.bench.figures import BenchResult
 
 DEFAULT_DEALS = 100_000
 DEFAULT_ROUNDS = 10
@@ -72,39 +73,35 @@ def register(commands: Any) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from assistant import bench
+    from assistant.bench import BenchError
+    from assistant.bench.runner import run
     from assistant.runtime import Runtime
-    from storage import synthetic
+    from storage.synthetic.store import SEED, SyntheticError
 
     if args.deals < 1:
         raise CliError("--deals must be at least 1")
-    given = getattr(args, "db", None)
-    folder = None if given else Path(tempfile.mkdtemp(prefix="crm-bench-"))
-    url = given or f"sqlite:///{folder / 'bench.sqlite3'}"
-    show = sys.stderr.isatty()
-
-    def progress(text: str) -> None:
-        if show:
-            print(f"\r\x1b[2Kcrm bench: {text}", end="", file=sys.stderr, flush=True)
-
+    url: str | None = getattr(args, "db", None)
+    folder: Path | None = None
+    if not url:
+        folder = Path(tempfile.mkdtemp(prefix="crm-bench-"))
+        url = f"sqlite:///{folder / 'bench.sqlite3'}"
     try:
         runtime = Runtime.from_settings(url, getattr(args, "tz", None), getattr(args, "now", None))
         try:
-            result = bench.run(
-                runtime,
-                args.deals,
-                rounds=args.rounds,
-                reuse=args.reuse,
-                seed=synthetic.SEED if args.seed is None else args.seed,
-                progress=progress,
-            )
+            with progress_bars("crm bench", quiet=args.json) as report:
+                result = run(
+                    runtime,
+                    args.deals,
+                    rounds=args.rounds,
+                    reuse=args.reuse,
+                    seed=SEED if args.seed is None else args.seed,
+                    progress=report,
+                )
         finally:
             runtime.close()
-    except (bench.BenchError, synthetic.SyntheticError) as refused:
+    except (BenchError, SyntheticError) as refused:
         raise CliError(str(refused)) from None
     finally:
-        if show:
-            print("\r\x1b[2K", end="", file=sys.stderr, flush=True)
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
     if args.json:

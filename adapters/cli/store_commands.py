@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.cli.common import common_options, runtime_from
+from adapters.cli.progress import progress_bars
 from storage.csv_formats import EXPORT_KINDS, FORMATS, IMPORT_KINDS
 from storage.roles import ROLES
 
@@ -70,10 +71,9 @@ def run_import(args: argparse.Namespace) -> int:
     from storage.importing import CsvImportError
 
     runtime = runtime_from(args)
-    if sys.stderr.isatty():
-        print(f"Checking {args.file} ...", file=sys.stderr)
     try:
-        result = admin.import_file(runtime, args.kind, args.file)
+        with progress_bars(f"crm import {args.kind}") as report:
+            result = admin.import_file(runtime, args.kind, args.file, progress=report)
     except CsvImportError as refused:
         for error in refused.errors:
             print(f"{args.file}: {error}", file=sys.stderr)

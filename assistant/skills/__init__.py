@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from assistant import reminders
 from assistant.skills import accounts, activities, contacts, deals, pipeline, support, tasks
 from assistant.turn import Outcome, Turn
 
@@ -25,7 +24,7 @@ SKILLS: dict[str, Skill] = {
     "create_task": tasks.create_task,
     "list_tasks": tasks.list_tasks,
     "complete_task": tasks.complete_task,
-    "snooze_task": reminders.snooze_task,
+    "snooze_task": tasks.snooze_task,
     "faq": support.faq,
     "open_ticket": support.open_ticket,
     "ticket_status": support.ticket_status,

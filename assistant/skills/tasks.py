@@ -1,4 +1,5 @@
-"""create_task, list_tasks and complete_task: the follow-ups reps trust the assistant with."""
+"""create_task, list_tasks, complete_task and snooze_task: the follow-ups reps trust the assistant with,
+and the skill behind a reminder's snooze buttons."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from assistant.replies import day, say
 from assistant.turn import Ask, Choose, Outcome, Turn, undo_button
 from assistant.when import local, period
 from storage.models import Task, User
+
+SNOOZE = timedelta(hours=1)  # "remind me again" without a time
 
 
 def create_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
@@ -132,3 +135,41 @@ def _done(turn: Turn, task: Task) -> Outcome:
     task.completed_at = turn.now
     turn.audit.updated(task, before, f"done: {task.title}")
     return Reply(say("task_done", task=task.title), buttons=undo_button())
+
+
+def snooze_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    """'remind me again in an hour' / 'tomorrow': moves the task just reminded of (the conversation's
+    context, set when the reminder was delivered), else the user's latest reminded one. A new due time
+    makes a new reminder occurrence; 'tomorrow' means 09:00 local, whatever the clocks did overnight."""
+    assert turn.user is not None
+    task = None
+    if (task_id := turn.context.task_id) is not None:
+        task = turn.session.get(Task, task_id)
+    if task is None or task.status != "open" or task.deleted_at is not None:
+        task = turn.session.scalars(
+            select(Task)
+            .where(
+                Task.assignee_id == turn.user.id,
+                Task.status == "open",
+                Task.deleted_at.is_(None),
+                Task.reminded_at.is_not(None),
+            )
+            .order_by(Task.reminded_at.desc(), Task.id.desc())
+            .limit(1)
+        ).first()
+    if task is None:
+        return Reply(say("snooze_nothing"))
+    if not can_change_task(turn, task):
+        return Reply(say("not_your_task", owner=task.assignee.name if task.assignee else "someone"))
+    if slots.get("due"):
+        due, has_time = local(slots["due"], turn.tz)
+    else:
+        due, has_time = turn.now + SNOOZE, True
+    if due <= turn.now:
+        return Ask("due", say("task_past_due", due=day(due, turn.now.date())))
+    before = snapshot(task)
+    task.due_at = due
+    task.due_has_time = has_time
+    turn.audit.updated(task, before, f"snoozed: {task.title}")
+    turn.remember(task_id=task.id)
+    return Reply(say("task_snoozed", task=task.title, due=day(due, turn.now.date())), buttons=undo_button())

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from adapters.cli.main import main
-from assistant.bench import MIX
+from assistant.bench.mix import MIX
 from assistant.replies import say
 
 CLOCK = ["--tz", "UTC", "--now", "2026-11-23T09:00"]

@@ -19,8 +19,9 @@ from adapters.cli.common import common_options
 from assistant.audit import Recorder
 from assistant.channels import default_registry, take_inbox
 from assistant.conversation import Context, ConversationState
-from assistant.reminders import Schedule, enqueue_due, run_scheduler, snooze_task
+from assistant.reminders import Schedule, enqueue_due, run_scheduler
 from assistant.runtime import Runtime
+from assistant.skills.tasks import snooze_task
 from assistant.turn import Turn
 from assistant.when import local
 from storage.db import transaction
