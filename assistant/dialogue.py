@@ -19,18 +19,12 @@ from assistant.messages import Button, Reply
 from assistant.replies import say
 from assistant.skills import SKILLS
 from assistant.turn import Ask, Choose, Outcome, Turn
+from intents.number_words import ORDINAL_UNITS, UNITS
 from intents.parse import Parse
 from intents.parser import Parser
 
 FREE_TEXT = {"task", "subject", "notes"}
-ORDINALS = {
-    **{w: i for i, w in enumerate(("first", "second", "third", "fourth", "fifth", "sixth", "seventh"), 1)},
-    **{
-        w: i
-        for i, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine"), 1)
-    },
-    "last": -1,
-}
+CHOICE_WORDS = {**UNITS, **ORDINAL_UNITS, "last": -1}  # "the second one", "two", "the last"
 NEW_REQUEST = 0.85  # a parse this sure of a new staff request is not an answer to the open question
 SMALL_TALK = {"help", "greet", "affirm", "deny", "cancel", "out_of_scope"}
 
@@ -174,7 +168,7 @@ def pick(text: str, options: list[str]) -> str | None:
     """An answer to "which one?": a number, an ordinal word, or (part of) a name."""
     words = re.findall(r"[a-z0-9]+", text.lower())
     for word in words:
-        number = int(word) if word.isdigit() else ORDINALS.get(word)
+        number = int(word) if word.isdigit() else CHOICE_WORDS.get(word)
         if number is not None and (1 <= number <= len(options) or number == -1):
             return options[number - 1] if number > 0 else options[-1]
     match = process.extractOne(text, options, scorer=fuzz.WRatio, score_cutoff=75)
