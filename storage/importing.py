@@ -370,26 +370,26 @@ class _Importer:
             email = row.get("email")
             if email and "@" not in email:
                 self.checker.add(row.line, "email", f"{email!r} is not an e-mail address")
-            key = (name_key(name), account_id)
-            if key in seen:
+            contact_key = (name_key(name), account_id)
+            if contact_key in seen:
                 self.checker.add(
-                    row.line, "name", f"{name!r} at this account already appears on line {seen[key]}"
+                    row.line, "name", f"{name!r} at this account already appears on line {seen[contact_key]}"
                 )
-            seen[key] = row.line
+            seen[contact_key] = row.line
             values = {
                 "name": name,
-                "name_key": key[0],
+                "name_key": contact_key[0],
                 "email": email,
                 "phone": row.get("phone"),
                 "title": row.get("title"),
                 "account_id": account_id,
                 "updated_at": now,
             }
-            cid = (by_email.get(email.casefold()) if email else None) or by_name.get(key)
-            if cid is None:
+            known = (by_email.get(email.casefold()) if email else None) or by_name.get(contact_key)
+            if known is None:
                 new.append({**values, "created_at": now})
             else:
-                changed.append({"id": cid, **values})
+                changed.append({"id": known, **values})
         self.checker.raise_if_any()
         self._write(Contact, new, changed)
         return ImportResult("contacts", len(new), len(changed))
@@ -520,17 +520,17 @@ class _Importer:
 
     def _touch_last_activity(self, activities: Iterable[dict[str, Any]]) -> None:
         """Keeps accounts' and deals' last_activity_at (indexed for "no activity in 14 days") current."""
-        latest: dict[tuple[type, int], datetime] = {}
+        latest: dict[tuple[type[Account] | type[Deal], int], datetime] = {}
         for activity in activities:
             for model, key in ((Account, "account_id"), (Deal, "deal_id")):
                 if activity[key] is not None:
                     slot = (model, activity[key])
                     latest[slot] = max(latest.get(slot, activity["occurred_at"]), activity["occurred_at"])
         for (model, record_id), at in latest.items():
-            column = model.last_activity_at  # type: ignore[attr-defined]
+            column = model.last_activity_at
             self.session.execute(
                 update(model)
-                .where(model.id == record_id)  # type: ignore[attr-defined]
+                .where(model.id == record_id)
                 .where((column.is_(None)) | (column < at))
                 .values(last_activity_at=at)
             )
