@@ -37,12 +37,25 @@ class Context:
     task_id: int | None = None
 
     def remember(self, **ids: int | None) -> None:
-        """Sets the ids given; a None leaves what was there."""
-        for name, value in ids.items():
+        """Sets the ids given; a None leaves what was there.
+
+        A turn about another account moves the talk on: the contact and deal of the account talked
+        about before are forgotten unless given again, so "move it" never reaches back past the
+        account just named or shown to a deal of an earlier one.
+        """
+        for name in ids:
             if name not in _CONTEXT_FIELDS:
                 raise TypeError(f"a conversation's context has no {name!r}")
+        account_id = ids.get("account_id")
+        if account_id is not None and account_id != self.account_id:
+            self.contact_id = None
+            self.deal_id = None
+        for name, value in ids.items():
             if value is not None:
                 setattr(self, name, value)
+
+    def copy(self) -> Context:
+        return Context(**asdict(self))
 
     def to_json(self) -> dict[str, int]:
         return {name: value for name, value in asdict(self).items() if value is not None}
@@ -64,6 +77,8 @@ class Pending:
     slots: dict[str, Any] = field(default_factory=dict)
     slot: str = ""  # ask, choose: the slot the answer fills
     question: str = ""  # ask: said again when the answer is not understood
+    accepts: list[str] = field(default_factory=list)  # ask: other slots an answer may fill instead
+    tries: int = 0  # answers not understood so far: the second time, the way out is offered
     options: list[str] = field(default_factory=list)  # choose: what is offered, in order
     flag: str = ""  # confirm: set in the slots when the answer is yes
 

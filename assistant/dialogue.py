@@ -26,6 +26,8 @@ from intents.parser import Parser
 FREE_TEXT = {"task", "subject", "notes"}
 CHOICE_WORDS = {**UNITS, **ORDINAL_UNITS, "last": -1}  # "the second one", "two", "the last"
 NEW_REQUEST = 0.85  # a parse this sure of a new staff request is not an answer to the open question
+ASK_TRIES = 3  # answers not understood before the question is dropped
+SENTENCE_WORDS, SENTENCE_SURE = 4, 0.6  # nor is a sentence this long that reads this surely as a request
 SMALL_TALK = {"help", "greet", "affirm", "deny", "cancel", "out_of_scope"}
 
 
@@ -70,22 +72,43 @@ class Policy:
         if parse.intent == intent:
             merged = {**slots, **parse.slots}
         else:
-            value = (
-                text.strip(" .!?")
-                if slot in FREE_TEXT
-                else self.parser.parse_as(text, intent, turn.now).get(slot)
-            )
-            if value is None and slot == "account" and not self._new_request(parse):
-                value = parse.slots.get("account") or text.strip(" .!?")
-            if value is None:
-                return None if self._new_request(parse) else Reply(pending.question, intent=parse.intent)
-            merged = {**slots, slot: value}
+            if slot in FREE_TEXT:
+                answer = {slot: text.strip(" .!?")}
+            else:
+                # "120k", "amount 120k", "make it 120k": whatever the answer says, read as the request
+                read = self.parser.parse_as(text, intent, turn.now)
+                answer = {k: read[k] for k in (slot, *pending.accepts) if read.get(k) is not None}
+            if not answer and slot == "account" and not self._new_request(parse):
+                answer = {slot: parse.slots.get("account") or text.strip(" .!?")}
+            if not answer:
+                return None if self._new_request(parse) else self._ask_again(turn, pending, parse)
+            merged = {**slots, **answer}
         turn.state.pending = None
         return self.run(turn, intent, merged, parse)
 
     @staticmethod
+    def _ask_again(turn: Turn, pending: Pending, parse: Parse) -> Reply:
+        """The same question with the way out of it; after ASK_TRIES misses the question is dropped."""
+        pending.tries += 1
+        if pending.tries >= ASK_TRIES:
+            turn.state.pending = None
+            return Reply(say("ask_dropped"), intent=parse.intent)
+        return Reply(
+            f"{pending.question}\n{say('ask_way_out')}",
+            buttons=[Button("Cancel", "cancel", "cancel")],
+            intent=parse.intent,
+        )
+
+    @staticmethod
     def _new_request(parse: Parse) -> bool:
-        return parse.intent not in SMALL_TALK and parse.confidence >= NEW_REQUEST and bool(parse.slots)
+        """A message that is a request of its own, not an answer: sure of itself with something named,
+        or a sentence of several words that reads as a staff request."""
+        if parse.intent in SMALL_TALK:
+            return False
+        words = len(parse.text.split())
+        return (parse.confidence >= NEW_REQUEST and bool(parse.slots)) or (
+            words >= SENTENCE_WORDS and parse.confidence >= SENTENCE_SURE
+        )
 
     # running a skill --------------------------------------------------------------------------------
 
@@ -103,6 +126,7 @@ class Policy:
         if skill is None:
             return Reply(say("not_understood"))
         savepoint = turn.session.begin_nested()
+        context = turn.context.copy()
         try:
             outcome = skill(turn, slots)
             done = isinstance(outcome, Reply)
@@ -112,7 +136,9 @@ class Policy:
         if done:
             savepoint.commit()
         else:
-            savepoint.rollback()  # a question or a refusal: nothing of this attempt is kept
+            # a question or a refusal: nothing of this attempt is kept, not even what it was about
+            savepoint.rollback()
+            turn.state.context = context
         return outcome
 
     def _render(self, turn: Turn, intent: str, slots: dict[str, Any], outcome: Outcome) -> Reply:
@@ -120,7 +146,9 @@ class Policy:
             outcome.intent = intent
             return outcome
         if isinstance(outcome, Ask):
-            turn.state.pending = Pending("ask", intent, slots, slot=outcome.slot, question=outcome.question)
+            turn.state.pending = Pending(
+                "ask", intent, slots, slot=outcome.slot, question=outcome.question, accepts=list(outcome.accepts)
+            )
             return Reply(outcome.question, intent=intent)
         if isinstance(outcome, Choose):
             turn.state.pending = Pending("choose", intent, slots, slot=outcome.slot, options=outcome.options)

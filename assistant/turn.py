@@ -45,10 +45,12 @@ class Turn:
 
 @dataclass
 class Ask:
-    """The skill needs one more slot; the answer to `question` fills `slot`."""
+    """The skill needs one more slot; the answer to `question` fills `slot`, or any of `accepts`
+    ("what should change?" is answered by an amount as well as by a stage)."""
 
     slot: str
     question: str
+    accepts: tuple[str, ...] = ()
 
 
 @dataclass

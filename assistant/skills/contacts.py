@@ -60,7 +60,7 @@ def update_contact(turn: Turn, slots: dict[str, Any]) -> Outcome:
         if account is not None and account.id != contact.account_id:
             wanted["account"] = account
     if not wanted:
-        return Ask("phone", say("ask_what_contact_change", contact=contact.name))
+        return Ask("phone", say("ask_what_contact_change", contact=contact.name), accepts=(*FIELDS, "account"))
     before = snapshot(contact)
     changes = []
     for field, value in wanted.items():

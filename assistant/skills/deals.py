@@ -75,12 +75,12 @@ CHANGES = ("stage", "amount", "close_date", "owner")
 def update_deal(turn: Turn, slots: dict[str, Any]) -> Outcome:
     assert turn.user is not None
     deal = records.deal(turn, slots)
-    turn.remember(account_id=deal.account_id, deal_id=deal.id)
     if not any(slots.get(k) is not None for k in CHANGES):
-        return Ask("stage", say("ask_what_change", deal=deal.name))
-    if not can_change_deal(turn, deal):
+        return Ask("stage", say("ask_what_change", deal=deal.name), accepts=CHANGES[1:])
+    if not can_change_deal(turn, deal):  # a refusal: the talk is not about this deal from now on
         owner = deal.owner.name if deal.owner else "nobody"
         return Reply(say("not_your_deal", deal=deal.name, owner=owner))
+    turn.remember(account_id=deal.account_id, deal_id=deal.id)
     today = turn.now.date()
     before = snapshot(deal)
     changes: list[str] = []
