@@ -49,7 +49,6 @@ def create_account(turn: Turn, slots: dict[str, Any]) -> Outcome:
 def account_summary(turn: Turn, slots: dict[str, Any]) -> Outcome:
     contact = records.contact(turn, slots) if slots.get("contact") and not slots.get("account") else None
     account = contact.account if contact is not None and contact.account else records.account(turn, slots)
-    assert account is not None
     today = turn.now.date()
     deals = records.open_deals(turn, account.id)
     last = turn.session.scalars(

@@ -22,7 +22,6 @@ def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
     contact = records.contact(turn, slots)
     hint = contact.account if contact is not None and slots.get("account") is None else None
     account = hint or records.account(turn, slots)
-    assert account is not None
     if contact is None and slots.get("contact") is not None:
         contact = records.contact(turn, slots, account)
     deal = records.deal(turn, slots) if slots.get("deal") else None

@@ -57,7 +57,7 @@ def update_contact(turn: Turn, slots: dict[str, Any]) -> Outcome:
     wanted = {f: slots[f] for f in FIELDS if slots.get(f)}
     if slots.get("account"):
         account = records.account(turn, slots)
-        if account is not None and account.id != contact.account_id:
+        if account.id != contact.account_id:
             wanted["account"] = account
     if not wanted:
         return Ask("phone", say("ask_what_contact_change", contact=contact.name))
@@ -79,7 +79,6 @@ def update_contact(turn: Turn, slots: dict[str, Any]) -> Outcome:
 def find_contact(turn: Turn, slots: dict[str, Any]) -> Outcome:
     if slots.get("contact") is None and slots.get("account") is not None:
         account = records.account(turn, slots)
-        assert account is not None
         people = turn.session.scalars(
             select(Contact)
             .where(Contact.account_id == account.id, Contact.deleted_at.is_(None))

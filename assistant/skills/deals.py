@@ -39,7 +39,6 @@ def create_deal(turn: Turn, slots: dict[str, Any]) -> Outcome:
     if question is not None:
         return question
     account = records.account(turn, slots)
-    assert account is not None
     title = slots.get("deal") or f"{account.name} deal"
     taken = set(
         turn.session.scalars(
@@ -97,10 +96,10 @@ def update_deal(turn: Turn, slots: dict[str, Any]) -> Outcome:
             deal.close_date = close
             changes.append(f"close date {day(close, today)}")
     if slots.get("owner") is not None:
-        owner = records.user(turn, slots["owner"])
-        if owner is not None and owner.id != deal.owner_id:
-            deal.owner_id = owner.id
-            changes.append(f"owner {owner.name}")
+        new_owner = records.user(turn, slots["owner"])
+        if new_owner is not None and new_owner.id != deal.owner_id:
+            deal.owner_id = new_owner.id
+            changes.append(f"owner {new_owner.name}")
     if not changes:
         return Reply(say("deal_unchanged", deal=deal.name))
     turn.audit.updated(deal, before, f"{', '.join(changes)} on {deal.name}")

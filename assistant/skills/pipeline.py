@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, case, extract, func, select, union_all
+from sqlalchemy import Select, SQLColumnExpression, case, extract, func, select, union_all
 
 from assistant import records
 from assistant.messages import Chart, Reply, Table
@@ -60,8 +60,8 @@ def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
         query = query.where(Deal.owner_id == owner.id)
     if slots.get("account"):
         account = records.account(turn, slots)
-        query = query.where(Deal.account_id == account.id)  # type: ignore[union-attr]
-        turn.remember(account_id=account.id)  # type: ignore[union-attr]
+        query = query.where(Deal.account_id == account.id)
+        turn.remember(account_id=account.id)
     if slots.get("min_amount") is not None:
         query = query.where(Deal.amount >= Decimal(str(slots["min_amount"])))
     if slots.get("max_amount") is not None:
@@ -82,6 +82,7 @@ def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
         totals = select(func.count(), func.coalesce(func.sum(matching.c.amount), 0))
         count_total = turn.session.execute(totals).one()
     by_amount = slots.get("sort") == "amount"
+    order: tuple[SQLColumnExpression[Any], ...]
     if by_amount:
         order = (Deal.amount.desc().nulls_last(), Deal.id)
     else:
@@ -230,8 +231,9 @@ def _report_from_totals(
     count = func.coalesce(func.sum(DealTotal.deals), 0)
     cents = DealTotal.weighted_cents if metric == "forecast" else DealTotal.amount_cents
     scale = 10_000 if metric == "forecast" else 100  # cents x probability in percent, or cents
-    columns = [count, func.coalesce(func.sum(cents), 0)]
+    columns: list[SQLColumnExpression[Any]] = [count, func.coalesce(func.sum(cents), 0)]
     columns.append(func.coalesce(func.sum(case((DealTotal.stage == "won", DealTotal.deals), else_=0)), 0))
+    keys: list[SQLColumnExpression[Any]]
     if group == "month":
         keys = [extract("year", date_column), extract("month", date_column)]
     elif group == "owner":
@@ -275,7 +277,7 @@ def _report_from_deals(
         query = query.where(Deal.owner_id == owner.id)
     value = func.sum(Deal.amount * Deal.probability) / 100 if metric == "forecast" else func.sum(Deal.amount)
     won = func.sum(case((Deal.stage == "won", 1), else_=0))
-    columns = [func.count(), func.coalesce(value, 0), func.coalesce(won, 0)]
+    columns: list[SQLColumnExpression[Any]] = [func.count(), func.coalesce(value, 0), func.coalesce(won, 0)]
     rows = turn.session.execute(query.add_columns(Account.name, *columns).group_by(Account.name)).all()
     count, amount, wins = (sum(r[1 + i] or 0 for r in rows) for i in range(3))
     return list(rows), int(count), Decimal(amount), int(wins)

@@ -107,7 +107,7 @@ def complete_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
         return _done(turn, exact[0])
     if slots.get("account"):
         account = records.account(turn, slots)
-        query = query.where(Task.account_id == account.id)  # type: ignore[union-attr]
+        query = query.where(Task.account_id == account.id)
     if slots.get("contact"):
         contact = records.contact(turn, slots)
         if contact is not None:
