@@ -40,7 +40,7 @@ def create_account_if_confirmed(turn: Turn, slots: dict[str, Any]) -> Confirm | 
     assert turn.user is not None
     created = Account(name=name, name_key=name_key(name), owner_id=turn.user.id)
     turn.session.add(created)
-    turn.audit.created(created, f"the account {name}")
+    turn.audit.created(created, say("undo_account_created", account=name))
     return None
 
 
