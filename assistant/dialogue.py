@@ -124,13 +124,16 @@ class Policy:
             return Reply(outcome.question, intent=intent)
         if isinstance(outcome, Choose):
             turn.state.pending = Pending("choose", intent, slots, slot=outcome.slot, options=outcome.options)
-            lines = [say("choose", what=outcome.what)] + [
-                f"{i}. {o}" for i, o in enumerate(outcome.options, 1)
+            question = say("choose", what=outcome.what)
+            lines = [question] + [
+                say("choose_option", number=i, option=o) for i, o in enumerate(outcome.options, 1)
             ]
             buttons = [Button(o, str(i), "choose") for i, o in enumerate(outcome.options, 1)]
             return Reply(
                 "\n".join(lines),
-                speech=f"{lines[0]} {', or '.join(outcome.options)}?",
+                speech=say(
+                    "choose_speech", question=question, options=say("choose_or").join(outcome.options)
+                ),
                 buttons=buttons,
                 intent=intent,
             )
