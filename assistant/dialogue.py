@@ -94,7 +94,7 @@ class Policy:
             turn.state.pending = None
             return Reply(say("ask_dropped"), intent=parse.intent)
         return Reply(
-            f"{pending.question}\n{say('ask_way_out')}",
+            "\n".join((pending.question, say("ask_way_out"))),
             buttons=[Button("Cancel", "cancel", "cancel")],
             intent=parse.intent,
         )
@@ -146,19 +146,21 @@ class Policy:
             outcome.intent = intent
             return outcome
         if isinstance(outcome, Ask):
-            turn.state.pending = Pending(
-                "ask", intent, slots, slot=outcome.slot, question=outcome.question, accepts=list(outcome.accepts)
-            )
+            accepts = list(outcome.accepts)
+            turn.state.pending = Pending("ask", intent, slots, outcome.slot, outcome.question, accepts)
             return Reply(outcome.question, intent=intent)
         if isinstance(outcome, Choose):
             turn.state.pending = Pending("choose", intent, slots, slot=outcome.slot, options=outcome.options)
-            lines = [say("choose", what=outcome.what)] + [
-                f"{i}. {o}" for i, o in enumerate(outcome.options, 1)
+            question = say("choose", what=outcome.what)
+            lines = [question] + [
+                say("choose_option", number=i, option=o) for i, o in enumerate(outcome.options, 1)
             ]
             buttons = [Button(o, str(i), "choose") for i, o in enumerate(outcome.options, 1)]
             return Reply(
                 "\n".join(lines),
-                speech=f"{lines[0]} {', or '.join(outcome.options)}?",
+                speech=say(
+                    "choose_speech", question=question, options=say("choose_or").join(outcome.options)
+                ),
                 buttons=buttons,
                 intent=intent,
             )

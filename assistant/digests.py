@@ -24,7 +24,7 @@ from assistant.conversation import ConversationState
 from assistant.messages import Reply
 from assistant.outbox import Item, existing_keys
 from assistant.recipients import staff_in_roles
-from assistant.replies import day, money, say
+from assistant.replies import day, long_day, money, say
 from assistant.schedule import Schedule
 from assistant.skills.pipeline import pipeline_report, query_deals
 from assistant.skills.tasks import list_tasks
@@ -67,7 +67,8 @@ def _lines(reply: Reply, line: Callable[[tuple[str, ...]], str]) -> list[str]:
 
 def _task_line(row: tuple[str, ...]) -> str:
     due, task, account = row
-    return say("digest_task_line", due=due, task=task, account=f" ({account})" if account != "-" else "")
+    account_text = say("task_account", account=account) if account != "-" else ""
+    return say("digest_task_line", due=due, task=task, account=account_text)
 
 
 def _deal_line(row: tuple[str, ...]) -> str:
@@ -99,7 +100,7 @@ def daily_digest(session: Session, user: User, now: datetime, zone: ZoneInfo, sc
     assert isinstance(todays, Reply) and isinstance(overdue, Reply)
     assert isinstance(closing, Reply) and isinstance(quiet, Reply)
     sections = [
-        say("digest_daily", name=user.name.split()[0], date=f"{today:%A} {today.day} {today:%B}"),
+        say("digest_daily", name=user.name.split()[0], date=long_day(today)),
         say("digest_today", n=_count(todays)),
         *_lines(todays, _task_line),
         say("digest_overdue", n=_count(overdue)),
@@ -173,9 +174,9 @@ def _deal_changes(session: Session, since: datetime, field_name: str) -> list[_M
     for entry, who in rows:
         before, after = entry.before or {}, entry.after or {}
         if before.get(field_name) != after.get(field_name):
-            name = after.get("name") or before.get("name") or f"deal {entry.entity_id}"
+            name = after.get("name") or before.get("name") or say("digest_unnamed_deal", id=entry.entity_id)
             moves.append(
-                _Move(name, before.get(field_name), after.get(field_name), who or "someone", entry.at)
+                _Move(name, before.get(field_name), after.get(field_name), who or say("someone"), entry.at)
             )
     return moves
 
@@ -229,7 +230,7 @@ def weekly_digest(session: Session, user: User, now: datetime, zone: ZoneInfo) -
             deal=name,
             close=day(close, today),
             amount=money(amount) if amount else "-",
-            owner=owner or "nobody",
+            owner=owner or say("nobody"),
         )
         for name, close, amount, owner in overdue
     ]
@@ -239,7 +240,7 @@ def weekly_digest(session: Session, user: User, now: datetime, zone: ZoneInfo) -
         return lines[:SECTION_LINES] + extra
 
     sections = [
-        say("digest_weekly", name=user.name.split()[0], date=f"{today:%A} {today.day} {today:%B}"),
+        say("digest_weekly", name=user.name.split()[0], date=long_day(today)),
         report.plain,
         say("weekly_moved", n=len(moved)),
         *capped(moved),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 from sqlalchemy import select
 
@@ -40,12 +40,19 @@ def create_account_if_confirmed(turn: Turn, slots: dict[str, Any]) -> Confirm | 
     assert turn.user is not None
     created = Account(name=name, name_key=name_key(name), owner_id=turn.user.id)
     turn.session.add(created)
-    turn.audit.created(created, f"the account {name}")
+    turn.audit.created(created, say("undo_account_created", account=name))
     return None
 
 
+@overload
+def account(turn: Turn, slots: dict[str, Any], slot: str = ..., ask: Literal[True] = ...) -> Account: ...
+@overload
+def account(turn: Turn, slots: dict[str, Any], slot: str = ..., *, ask: bool) -> Account | None: ...
+
+
 def account(turn: Turn, slots: dict[str, Any], slot: str = "account", ask: bool = True) -> Account | None:
-    """The account named in `slot`, else the one in context, else (if `ask`) a question."""
+    """The account named in `slot`, else the one in context, else (if `ask`) a question: never None
+    when it may ask."""
     value = slots.get(slot)
     if (options := _ambiguous(value)) is not None:
         raise Missing(Choose(slot, "account", options))
@@ -133,7 +140,6 @@ def deal(turn: Turn, slots: dict[str, Any]) -> Deal:
             raise Missing(Choose("deal", "deal", sorted({d.name for d in found})))
     if slots.get("account") is not None:
         acct = account(turn, slots)
-        assert acct is not None
         deals = open_deals(turn, acct.id)
         if not deals:
             raise Missing(say("no_open_deals", account=acct.name))

@@ -176,7 +176,12 @@ def task_reply(title: str, account: str | None, due_at: datetime, now: datetime,
     """The reminder and its buttons; each button sends words the dialogue understands."""
     when = day(due_at.astimezone(zone), now.astimezone(zone).date())
     return Reply(
-        say("reminder_task", task=title, account=f" ({account})" if account else "", due=when),
+        say(
+            "reminder_task",
+            task=title,
+            account=say("task_account", account=account) if account else "",
+            due=when,
+        ),
         speech=say("reminder_task_speech", task=title),
         buttons=[
             Button(say("button_done"), say("button_done_value", task=title), "done"),

@@ -36,12 +36,10 @@ def create_account(turn: Turn, slots: dict[str, Any]) -> Outcome:
         owner_id=turn.user.id,
     )
     turn.session.add(account)
-    turn.audit.created(account, f"the account {name}")
+    turn.audit.created(account, say("undo_account_created", account=name))
     turn.remember(account_id=account.id)
-    details = "".join(
-        f", {label} {value}"
-        for label, value in (("industry", account.industry), ("web site", domain))
-        if value
+    details = (say("account_detail_industry", industry=account.industry) if account.industry else "") + (
+        say("account_detail_website", website=domain) if domain else ""
     )
     return Reply(say("account_created", account=name, details=details), buttons=undo_button())
 
@@ -49,7 +47,6 @@ def create_account(turn: Turn, slots: dict[str, Any]) -> Outcome:
 def account_summary(turn: Turn, slots: dict[str, Any]) -> Outcome:
     contact = records.contact(turn, slots) if slots.get("contact") and not slots.get("account") else None
     account = contact.account if contact is not None and contact.account else records.account(turn, slots)
-    assert account is not None
     today = turn.now.date()
     deals = records.open_deals(turn, account.id)
     last = turn.session.scalars(
@@ -64,22 +61,19 @@ def account_summary(turn: Turn, slots: dict[str, Any]) -> Outcome:
         .where(Task.account_id == account.id, Task.status == "open", Task.deleted_at.is_(None))
     )
     total = sum((d.amount or 0) for d in deals)
-    deals_text = (
-        f"{len(deals)} open deal{'s' if len(deals) != 1 else ''} worth {money(total)}"
-        if deals
-        else "No open deals"
-    )
-    last_text = "none yet"
+    last_text = say("summary_no_activity")
     if last is not None:
-        last_text = f"{last.type} {day(last.occurred_at.astimezone(turn.tz).date(), today)}"
+        when = day(last.occurred_at.astimezone(turn.tz).date(), today)
         if last.notes:
-            last_text += f" ({last.notes})"
+            last_text = say("summary_last_activity_notes", type=last.type, when=when, notes=last.notes)
+        else:
+            last_text = say("summary_last_activity", type=last.type, when=when)
     text = say(
         "summary",
         account=account.name,
-        industry=f"{account.industry}, " if account.industry else "",
-        owner=account.owner.name if account.owner else "nobody",
-        deals=deals_text,
+        industry=say("summary_industry", industry=account.industry) if account.industry else "",
+        owner=account.owner.name if account.owner else say("nobody"),
+        deals=say("summary_deals", count=len(deals), amount=money(total)),
         last=last_text,
         tasks=open_tasks or 0,
     )

@@ -11,7 +11,15 @@ from assistant.turn import Outcome, Turn, undo_button
 from assistant.when import local
 from storage.models import Activity, Task
 
-ARTICLE = {"call": "a call", "meeting": "a meeting", "email": "an e-mail", "note": "a note"}
+
+def _article(kind: str) -> str:
+    """'a call', 'an e-mail'...: the activity as the replies name it."""
+    return {
+        "call": say("activity_call"),
+        "meeting": say("activity_meeting"),
+        "email": say("activity_email"),
+        "note": say("activity_note"),
+    }[kind]
 
 
 def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
@@ -22,7 +30,6 @@ def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
     contact = records.contact(turn, slots)
     hint = contact.account if contact is not None and slots.get("account") is None else None
     account = hint or records.account(turn, slots)
-    assert account is not None
     if contact is None and slots.get("contact") is not None:
         contact = records.contact(turn, slots, account)
     deal = records.deal(turn, slots) if slots.get("deal") else None
@@ -42,18 +49,18 @@ def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
     for record in (account, deal):
         if record is not None and (record.last_activity_at is None or record.last_activity_at < when):
             record.last_activity_at = when
-    who = f"{contact.name} ({account.name})" if contact else account.name
-    turn.audit.created(activity, f"{ARTICLE[kind]} with {who}")
+    who = say("activity_contact_at", contact=contact.name, account=account.name) if contact else account.name
+    turn.audit.created(activity, say("undo_activity_logged", activity=_article(kind), who=who))
     text = say(
         "logged",
-        activity=ARTICLE[kind],
+        activity=_article(kind),
         who=who,
         when=day(when if has_time else when.date(), turn.now.date()),
     )
     if slots.get("follow_up"):
         due, due_has_time = local(slots["follow_up"], turn.tz)
         task = Task(
-            title=f"Follow up with {contact.name if contact else account.name}",
+            title=say("follow_up_title", who=contact.name if contact else account.name),
             due_at=due,
             due_has_time=due_has_time,
             assignee_id=turn.user.id,
@@ -63,7 +70,7 @@ def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
             deal_id=deal.id if deal else None,
         )
         turn.session.add(task)
-        turn.audit.created(task, f"follow-up task for {day(due, turn.now.date())}")
+        turn.audit.created(task, say("undo_follow_up_created", due=day(due, turn.now.date())))
         text += " " + say("follow_up_created", due=day(due if due_has_time else due.date(), turn.now.date()))
     if slots.get("notes"):
         text += "\n" + say("logged_notes", notes=slots["notes"])

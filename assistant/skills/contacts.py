@@ -25,7 +25,7 @@ def create_contact(turn: Turn, slots: dict[str, Any]) -> Outcome:
     if account is not None:
         query = query.where(Contact.account_id == account.id)
     existing = turn.session.scalars(query).first()
-    at = f" at {account.name}" if account else ""
+    at = say("contact_at", account=account.name) if account else ""
     if existing is not None:
         turn.remember(contact_id=existing.id, account_id=existing.account_id)
         return Reply(say("contact_exists", contact=existing.name, at=at))
@@ -36,7 +36,7 @@ def create_contact(turn: Turn, slots: dict[str, Any]) -> Outcome:
         **{f: slots.get(f) for f in FIELDS},
     )
     turn.session.add(contact)
-    turn.audit.created(contact, f"the contact {name}")
+    turn.audit.created(contact, say("undo_contact_created", contact=name))
     turn.remember(contact_id=contact.id, account_id=account.id if account else None)
     details = at + "".join(f", {slots[f]}" for f in FIELDS if slots.get(f))
     return Reply(say("contact_created", contact=name, details=details), buttons=undo_button())
@@ -57,20 +57,23 @@ def update_contact(turn: Turn, slots: dict[str, Any]) -> Outcome:
     wanted = {f: slots[f] for f in FIELDS if slots.get(f)}
     if slots.get("account"):
         account = records.account(turn, slots)
-        if account is not None and account.id != contact.account_id:
+        if account.id != contact.account_id:
             wanted["account"] = account
     if not wanted:
-        return Ask("phone", say("ask_what_contact_change", contact=contact.name), accepts=(*FIELDS, "account"))
+        question = say("ask_what_contact_change", contact=contact.name)
+        return Ask("phone", question, accepts=(*FIELDS, "account"))
     before = snapshot(contact)
     changes = []
     for field, value in wanted.items():
         if field == "account":
             contact.account_id = value.id
-            changes.append(f"now at {value.name}")
+            changes.append(say("contact_change_account", account=value.name))
         else:
             setattr(contact, field, value)
-            changes.append(f"{field} {value}")
-    turn.audit.updated(contact, before, f"{', '.join(changes)} for {contact.name}")
+            changes.append(say("contact_change_field", field=field, value=value))
+    turn.audit.updated(
+        contact, before, say("undo_contact_updated", changes=", ".join(changes), contact=contact.name)
+    )
     return Reply(
         say("contact_updated", contact=contact.name, changes=", ".join(changes)), buttons=undo_button()
     )
@@ -79,7 +82,6 @@ def update_contact(turn: Turn, slots: dict[str, Any]) -> Outcome:
 def find_contact(turn: Turn, slots: dict[str, Any]) -> Outcome:
     if slots.get("contact") is None and slots.get("account") is not None:
         account = records.account(turn, slots)
-        assert account is not None
         people = turn.session.scalars(
             select(Contact)
             .where(Contact.account_id == account.id, Contact.deleted_at.is_(None))
@@ -107,13 +109,13 @@ def find_contact(turn: Turn, slots: dict[str, Any]) -> Outcome:
         if not value:
             return Reply(say("contact_field_missing", contact=contact.name, field=field))
         return Reply(say("contact_field", contact=contact.name, field=field, value=value))
-    details = ", ".join(v for v in (contact.email, contact.phone) if v) or "No e-mail or phone yet."
+    details = ", ".join(v for v in (contact.email, contact.phone) if v) or say("contact_no_details")
     return Reply(
         say(
             "contact_card",
             contact=contact.name,
-            title=f", {contact.title}" if contact.title else "",
-            at=f" at {contact.account.name}" if contact.account else "",
+            title=say("contact_title", title=contact.title) if contact.title else "",
+            at=say("contact_at", account=contact.account.name) if contact.account else "",
             details=details,
         )
     )

@@ -27,9 +27,9 @@ def _set_stage(deal: Deal, stage: str, today: date) -> None:
 
 def _details(deal: Deal, today: date) -> str:
     stage = default_pipeline().stage(deal.stage)
-    parts = [money(deal.amount) if deal.amount is not None else "no amount yet", f"{stage.label.lower()}"]
+    parts = [money(deal.amount) if deal.amount is not None else say("deal_no_amount"), stage.label.lower()]
     if deal.close_date:
-        parts.append(f"closing {day(deal.close_date, today)}")
+        parts.append(say("deal_closing", close=day(deal.close_date, today)))
     return ", ".join(parts)
 
 
@@ -39,8 +39,7 @@ def create_deal(turn: Turn, slots: dict[str, Any]) -> Outcome:
     if question is not None:
         return question
     account = records.account(turn, slots)
-    assert account is not None
-    title = slots.get("deal") or f"{account.name} deal"
+    title = slots.get("deal") or say("deal_default_name", account=account.name)
     taken = set(
         turn.session.scalars(
             select(Deal.name_key).where(Deal.account_id == account.id, Deal.deleted_at.is_(None))
@@ -64,7 +63,7 @@ def create_deal(turn: Turn, slots: dict[str, Any]) -> Outcome:
     )
     _set_stage(deal, slots.get("stage") or default_pipeline().stages[0].key, today)
     turn.session.add(deal)
-    turn.audit.created(deal, f"the deal {title}")
+    turn.audit.created(deal, say("undo_deal_created", deal=title))
     turn.remember(account_id=account.id, deal_id=deal.id)
     return Reply(say("deal_created", deal=title, details=_details(deal, today)), buttons=undo_button())
 
@@ -78,7 +77,7 @@ def update_deal(turn: Turn, slots: dict[str, Any]) -> Outcome:
     if not any(slots.get(k) is not None for k in CHANGES):
         return Ask("stage", say("ask_what_change", deal=deal.name), accepts=CHANGES[1:])
     if not can_change_deal(turn, deal):  # a refusal: the talk is not about this deal from now on
-        owner = deal.owner.name if deal.owner else "nobody"
+        owner = deal.owner.name if deal.owner else say("nobody")
         return Reply(say("not_your_deal", deal=deal.name, owner=owner))
     turn.remember(account_id=deal.account_id, deal_id=deal.id)
     today = turn.now.date()
@@ -87,21 +86,21 @@ def update_deal(turn: Turn, slots: dict[str, Any]) -> Outcome:
     if (stage := slots.get("stage")) and stage != deal.stage:
         _set_stage(deal, stage, today)
         label = default_pipeline().stage(stage).label.lower()
-        changes.append(f"stage {label} ({deal.probability}%)")
+        changes.append(say("deal_change_stage", stage=label, probability=deal.probability))
     if slots.get("amount") is not None and Decimal(str(slots["amount"])) != deal.amount:
         deal.amount = Decimal(str(slots["amount"]))
-        changes.append(f"amount {money(deal.amount)}")
+        changes.append(say("deal_change_amount", amount=money(deal.amount)))
     if slots.get("close_date"):
         close = date.fromisoformat(slots["close_date"][:10])
         if close != deal.close_date:
             deal.close_date = close
-            changes.append(f"close date {day(close, today)}")
+            changes.append(say("deal_change_close", close=day(close, today)))
     if slots.get("owner") is not None:
-        owner = records.user(turn, slots["owner"])
-        if owner is not None and owner.id != deal.owner_id:
-            deal.owner_id = owner.id
-            changes.append(f"owner {owner.name}")
+        new_owner = records.user(turn, slots["owner"])
+        if new_owner is not None and new_owner.id != deal.owner_id:
+            deal.owner_id = new_owner.id
+            changes.append(say("deal_change_owner", owner=new_owner.name))
     if not changes:
         return Reply(say("deal_unchanged", deal=deal.name))
-    turn.audit.updated(deal, before, f"{', '.join(changes)} on {deal.name}")
+    turn.audit.updated(deal, before, say("undo_deal_updated", changes=", ".join(changes), deal=deal.name))
     return Reply(say("deal_updated", deal=deal.name, changes=", ".join(changes)), buttons=undo_button())

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, case, extract, func, select, union_all
+from sqlalchemy import Select, SQLColumnExpression, case, extract, func, select, union_all
 
 from assistant import records
 from assistant.messages import Chart, Reply, Table
@@ -33,8 +33,8 @@ def _span_text(span: tuple[date, date] | None, today: date) -> str:
     if span is None:
         return ""
     if span[0] == span[1]:
-        return f" ({day(span[0], today)})"
-    return f" ({span[0]:%-d %b} – {span[1]:%-d %b %Y})"
+        return say("report_span_day", day=day(span[0], today))
+    return say("report_span", start=f"{span[0]:%-d %b}", end=f"{span[1]:%-d %b %Y}")
 
 
 def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
@@ -60,8 +60,8 @@ def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
         query = query.where(Deal.owner_id == owner.id)
     if slots.get("account"):
         account = records.account(turn, slots)
-        query = query.where(Deal.account_id == account.id)  # type: ignore[union-attr]
-        turn.remember(account_id=account.id)  # type: ignore[union-attr]
+        query = query.where(Deal.account_id == account.id)
+        turn.remember(account_id=account.id)
     if slots.get("min_amount") is not None:
         query = query.where(Deal.amount >= Decimal(str(slots["min_amount"])))
     if slots.get("max_amount") is not None:
@@ -82,6 +82,7 @@ def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
         totals = select(func.count(), func.coalesce(func.sum(matching.c.amount), 0))
         count_total = turn.session.execute(totals).one()
     by_amount = slots.get("sort") == "amount"
+    order: tuple[SQLColumnExpression[Any], ...]
     if by_amount:
         order = (Deal.amount.desc().nulls_last(), Deal.id)
     else:
@@ -116,9 +117,7 @@ def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
     )
     shown_total = sum((d.amount or Decimal(0)) for d in deals)
     n, amount = count_total
-    title = f"{n} deal{'s' if n != 1 else ''} worth {money(amount)}" + (
-        f" (showing {len(deals)}, {money(shown_total)})" if n > len(deals) else ""
-    )
+    showing = say("deals_showing", shown=len(deals), amount=money(shown_total)) if n > len(deals) else ""
     if len(deals) == 1:
         turn.remember(deal_id=deals[0].id, account_id=deals[0].account_id)
     table = Table(
@@ -127,7 +126,7 @@ def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
         (False, False, False, True, False, False),
         ("Total", "", "", money(shown_total), "", ""),
     )
-    return Reply(say("deals_header", title=title), table=table)
+    return Reply(say("deals_header", count=n, amount=money(amount), showing=showing), table=table)
 
 
 def _deal_totals(
@@ -198,12 +197,16 @@ def pipeline_report(turn: Turn, slots: dict[str, Any]) -> Outcome:
         rows, count, amount, wins = _report_from_deals(turn, metric, closed, stages, span, owner)
     else:
         rows, count, amount, wins = _report_from_totals(turn, metric, closed, stages, span, owner, group)
-    scope = _span_text(span, today) + (f" for {owner.name}" if owner else "")
-    text = _headline(metric, int(count), Decimal(amount), int(wins)) + scope + "."
+    text = say(
+        "report",
+        headline=_headline(metric, int(count), Decimal(amount), int(wins)),
+        span=_span_text(span, today),
+        owner=say("report_owner", owner=owner.name) if owner else "",
+    )
     table = chart = None
     if rows:
         table, chart = _group_table(group, rows, metric, len(rows[0]) - 3, pipeline, text)
-    return Reply(say("report", text=text), table=table, chart=chart)
+    return Reply(text, table=table, chart=chart)
 
 
 Report = tuple[list[Any], int, Decimal, int]  # grouped rows (keys..., count, amount, wins) and totals
@@ -230,8 +233,9 @@ def _report_from_totals(
     count = func.coalesce(func.sum(DealTotal.deals), 0)
     cents = DealTotal.weighted_cents if metric == "forecast" else DealTotal.amount_cents
     scale = 10_000 if metric == "forecast" else 100  # cents x probability in percent, or cents
-    columns = [count, func.coalesce(func.sum(cents), 0)]
+    columns: list[SQLColumnExpression[Any]] = [count, func.coalesce(func.sum(cents), 0)]
     columns.append(func.coalesce(func.sum(case((DealTotal.stage == "won", DealTotal.deals), else_=0)), 0))
+    keys: list[SQLColumnExpression[Any]]
     if group == "month":
         keys = [extract("year", date_column), extract("month", date_column)]
     elif group == "owner":
@@ -275,26 +279,25 @@ def _report_from_deals(
         query = query.where(Deal.owner_id == owner.id)
     value = func.sum(Deal.amount * Deal.probability) / 100 if metric == "forecast" else func.sum(Deal.amount)
     won = func.sum(case((Deal.stage == "won", 1), else_=0))
-    columns = [func.count(), func.coalesce(value, 0), func.coalesce(won, 0)]
+    columns: list[SQLColumnExpression[Any]] = [func.count(), func.coalesce(value, 0), func.coalesce(won, 0)]
     rows = turn.session.execute(query.add_columns(Account.name, *columns).group_by(Account.name)).all()
     count, amount, wins = (sum(r[1 + i] or 0 for r in rows) for i in range(3))
     return list(rows), int(count), Decimal(amount), int(wins)
 
 
 def _headline(metric: str, count: int, amount: Decimal, wins: int) -> str:
-    plural = "s" if count != 1 else ""
     if metric == "forecast":
-        return f"Forecast {money(amount)} from {count} open deal{plural}"
+        return say("report_forecast", count=count, amount=money(amount))
     if metric == "won":
-        return f"Won {money(amount)} in {count} deal{plural}"
+        return say("report_won", count=count, amount=money(amount))
     if metric == "lost":
-        return f"Lost {money(amount)} in {count} deal{plural}"
+        return say("report_lost", count=count, amount=money(amount))
     if metric == "win_rate":
         rate = wins / count if count else 0.0
-        return f"Win rate {percent(rate)} ({wins} won of {count} closed)"
+        return say("report_win_rate", rate=percent(rate), wins=wins, count=count)
     if metric == "count":
-        return f"{count} open deal{plural} worth {money(amount)}"
-    return f"Pipeline {money(amount)} in {count} open deal{plural}"
+        return say("report_count", count=count, amount=money(amount))
+    return say("report_pipeline", count=count, amount=money(amount))
 
 
 def _group_table(
@@ -310,7 +313,7 @@ def _group_table(
         elif group == "stage":
             name = pipeline.stage(keys[0]).label
         else:
-            name = keys[0] or "nobody"
+            name = keys[0] or say("nobody")
         rate = wins / count if count else 0.0
         figure = percent(rate) if metric == "win_rate" else money(Decimal(amount))
         value = rate * 100 if metric == "win_rate" else float(amount)

@@ -59,12 +59,17 @@ def ticket_status(turn: Turn, slots: dict[str, Any]) -> Outcome:
     if ticket is None:
         return Reply(say("ticket_unknown", number=number))
     last = ticket.messages[-1] if ticket.messages else None
-    latest = f'Latest from {"us" if last.author != "customer" else "you"}: "{last.body}"' if last else ""
+    if last is None:
+        latest = ""
+    elif last.author == "customer":
+        latest = say("ticket_latest_from_you", body=last.body)
+    else:
+        latest = say("ticket_latest_from_us", body=last.body)
     return Reply(
         say("ticket_status", number=ticket.number, subject=ticket.subject, status=ticket.status, last=latest)
     )
 
 
 def human_handoff(turn: Turn, slots: dict[str, Any]) -> Outcome:
-    ticket = _new_ticket(turn, "Asked to talk to a person", priority="high")
+    ticket = _new_ticket(turn, say("handoff_subject"), priority="high")
     return Reply(say("handoff", number=ticket.number))

@@ -52,11 +52,14 @@ def create_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
         deal_id=deal.id if deal else None,
     )
     turn.session.add(task)
-    turn.audit.created(task, f"the task {title}")
+    turn.audit.created(task, say("undo_task_created", task=title))
     turn.remember(account_id=account.id if account else None, contact_id=contact.id if contact else None)
-    who = "you" if assignee.id == turn.user.id else assignee.name
-    when = f", {day(due if has_time else due.date(), turn.now.date())}" if due else ""
-    return Reply(say("task_created", who=who, task=title, due=when), buttons=undo_button())
+    when = say("task_due", due=day(due if has_time else due.date(), turn.now.date())) if due else ""
+    if assignee.id == turn.user.id:
+        text = say("task_created_for_you", task=title, due=when)
+    else:
+        text = say("task_created", who=assignee.name, task=title, due=when)
+    return Reply(text, buttons=undo_button())
 
 
 def _task_rows(turn: Turn, tasks: list[Task]) -> Table:
@@ -85,11 +88,18 @@ def list_tasks(turn: Turn, slots: dict[str, Any]) -> Outcome:
         query = query.where(column >= start, column < end)
     query = query.options(selectinload(Task.account)).order_by(Task.due_at.is_(None), Task.due_at)
     tasks = list(turn.session.scalars(query.limit(50)))
-    whose = "Your" if assignee.id == turn.user.id else f"{assignee.name}'s"
-    label = {"open": "open tasks", "overdue": "overdue tasks", "done": "done tasks"}[status]
+    label = {
+        "open": say("task_status_open"),
+        "overdue": say("task_status_overdue"),
+        "done": say("task_status_done"),
+    }[status]
     if not tasks:
-        return Reply(say("no_tasks", what=label.replace(" tasks", "")))
-    return Reply(say("tasks_header", title=f"{whose} {label} ({len(tasks)})"), table=_task_rows(turn, tasks))
+        return Reply(say("no_tasks", status=label))
+    if assignee.id == turn.user.id:
+        title = say("tasks_header_yours", status=label, n=len(tasks))
+    else:
+        title = say("tasks_header_theirs", name=assignee.name, status=label, n=len(tasks))
+    return Reply(title, table=_task_rows(turn, tasks))
 
 
 def _likeness(said: str, title: str) -> float:
@@ -107,7 +117,7 @@ def complete_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
         return _done(turn, exact[0])
     if slots.get("account"):
         account = records.account(turn, slots)
-        query = query.where(Task.account_id == account.id)  # type: ignore[union-attr]
+        query = query.where(Task.account_id == account.id)
     if slots.get("contact"):
         contact = records.contact(turn, slots)
         if contact is not None:
@@ -117,7 +127,7 @@ def complete_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
         scored = sorted(((_likeness(wanted, t.title), t) for t in candidates), key=lambda p: -p[0])
         candidates = [t for score, t in scored if score >= 60 and score >= scored[0][0] - 5]
     if not candidates:
-        return Reply(say("task_not_found", task=wanted or "that"))
+        return Reply(say("task_not_found", task=wanted) if wanted else say("task_not_found_unnamed"))
     if len(candidates) > 1:
         chosen = slots.get("_choice")
         match = next((t for t in candidates if t.title == chosen), None)
@@ -129,11 +139,11 @@ def complete_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
 
 def _done(turn: Turn, task: Task) -> Outcome:
     if not can_change_task(turn, task):
-        return Reply(say("not_your_task", owner=task.assignee.name if task.assignee else "someone"))
+        return Reply(say("not_your_task", owner=task.assignee.name if task.assignee else say("someone")))
     before = snapshot(task)
     task.status = "done"
     task.completed_at = turn.now
-    turn.audit.updated(task, before, f"done: {task.title}")
+    turn.audit.updated(task, before, say("undo_task_done", task=task.title))
     return Reply(say("task_done", task=task.title), buttons=undo_button())
 
 
@@ -160,7 +170,7 @@ def snooze_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
     if task is None:
         return Reply(say("snooze_nothing"))
     if not can_change_task(turn, task):
-        return Reply(say("not_your_task", owner=task.assignee.name if task.assignee else "someone"))
+        return Reply(say("not_your_task", owner=task.assignee.name if task.assignee else say("someone")))
     if slots.get("due"):
         due, has_time = local(slots["due"], turn.tz)
     else:
@@ -170,6 +180,6 @@ def snooze_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
     before = snapshot(task)
     task.due_at = due
     task.due_has_time = has_time
-    turn.audit.updated(task, before, f"snoozed: {task.title}")
+    turn.audit.updated(task, before, say("undo_task_snoozed", task=task.title))
     turn.remember(task_id=task.id)
     return Reply(say("task_snoozed", task=task.title, due=day(due, turn.now.date())), buttons=undo_button())
