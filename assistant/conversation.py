@@ -23,7 +23,7 @@ from storage.models import Conversation
 
 SEEN_KEEP = 50  # message ids remembered per conversation: platform retries come within minutes
 
-PendingKind = Literal["ask", "choose", "confirm"]
+PendingKind = Literal["ask", "choose", "confirm", "mean"]
 Key = tuple[str, str]  # (channel, external id): a conversation as its platform names it
 
 

@@ -12,15 +12,15 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from assistant import records
+from assistant import gate, records
 from assistant.audit import undo_last
 from assistant.conversation import Pending
 from assistant.messages import Button, Reply
 from assistant.replies import say
 from assistant.skills import SKILLS
-from assistant.turn import Ask, Choose, Outcome, Turn
+from assistant.turn import Ask, Choose, Confirm, Outcome, Turn
 from intents.number_words import ORDINAL_UNITS, UNITS
-from intents.parse import Parse
+from intents.parse import Parse, ambiguous
 from intents.parser import Parser
 
 FREE_TEXT = {"task", "subject", "notes"}
@@ -28,6 +28,7 @@ CHOICE_WORDS = {**UNITS, **ORDINAL_UNITS, "last": -1}  # "the second one", "two"
 NEW_REQUEST = 0.85  # a parse this sure of a new staff request is not an answer to the open question
 ASK_TRIES = 3  # answers not understood before the question is dropped
 SENTENCE_WORDS, SENTENCE_SURE = 4, 0.6  # nor is a sentence this long that reads this surely as a request
+RECORDS = ("account", "contact", "deal")
 SMALL_TALK = {"help", "greet", "affirm", "deny", "cancel", "out_of_scope"}
 
 
@@ -43,7 +44,48 @@ class Policy:
             if answered is not None:
                 return answered
             turn.state.pending = None
+        return self._request(turn, parse)
+
+    def _request(self, turn: Turn, parse: Parse) -> Reply:
+        """A new request. A write the parser is unsure of, or whose record's name was a guess, is asked
+        about before anything changes (assistant/gate.py); so is one whose name matches nothing."""
+        if turn.user is not None and gate.is_write(parse.intent):
+            if not any(parse.slots.get(s) for s in RECORDS) and (near := self._near(turn, parse)):
+                return near
+            if gate.asks_first(parse) and not ambiguous(parse.slots):
+                confirm = Confirm(gate.confirmation(parse, turn.now.date()), gate.SURE)
+                return self._render(turn, parse.intent, parse.slots, confirm)
         return self.run(turn, parse.intent, parse.slots, parse)
+
+    def _near(self, turn: Turn, parse: Parse) -> Reply | None:
+        """'sent email to vandaley': "I don't know "vandaley". Did you mean Vandelay Industries?"."""
+        near = self.parser.near_names(parse.text, turn.now)
+        if not near:
+            return None
+        said, names = near[0].said, near[0].names
+        turn.state.pending = Pending(
+            "mean", parse.intent, {"_text": parse.text, "_said": said}, options=names
+        )
+        buttons = [Button(n, str(i), "choose") for i, n in enumerate(names, 1)]
+        return Reply(
+            say("near_name", said=said, names=say("choose_or").join(names)),
+            buttons=[*buttons, Button("No", "no", "cancel")],
+            intent=parse.intent,
+        )
+
+    def _meant(self, turn: Turn, pending: Pending, parse: Parse, text: str) -> Reply | None:
+        """The answer to "did you mean ...?": the request is read again with the name put right."""
+        choice = pick(text, pending.options)
+        if choice is None and parse.intent == "affirm" and len(pending.options) == 1:
+            choice = pending.options[0]
+        if choice is None:
+            if self._new_request(parse):
+                return None
+            return Reply(say("choice_not_understood", n=len(pending.options)), intent=parse.intent)
+        turn.state.pending = None
+        original, said = str(pending.slots["_text"]), str(pending.slots["_said"])
+        fixed = self.parser.parse(original.replace(said, choice, 1), turn.now, turn.role)
+        return self.run(turn, fixed.intent, {**fixed.slots, gate.SURE: True}, fixed)
 
     # open questions ---------------------------------------------------------------------------------
 
@@ -60,6 +102,8 @@ class Policy:
                 turn.state.pending = None
                 return Reply(say("denied"), intent=parse.intent)
             return None
+        if pending.kind == "mean":
+            return self._meant(turn, pending, parse, text)
         if pending.kind == "choose":
             choice = pick(text, pending.options)
             if choice is not None:

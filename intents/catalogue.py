@@ -17,6 +17,7 @@ class Catalogue:
     staff: frozenset[str]
     customer: frozenset[str]
     everyone: frozenset[str]
+    writes: frozenset[str]  # intents that change records: a wrong guess among them damages data
 
     def allowed(self, role: str) -> frozenset[str]:
         """The role gate: a customer never gets a staff intent, and staff never get customer ones."""
@@ -32,4 +33,5 @@ def catalogue() -> Catalogue:
     raw = read_json("intents.json")
     groups = {g: raw[g] for g in ("staff", "customer", "everyone")}
     slots = {intent: tuple(s) for group in groups.values() for intent, s in group.items()}
-    return Catalogue(slots, *(frozenset(groups[g]) for g in ("staff", "customer", "everyone")))
+    staff, customer, everyone = (frozenset(groups[g]) for g in ("staff", "customer", "everyone"))
+    return Catalogue(slots, staff, customer, everyone, frozenset(raw["writes"]))

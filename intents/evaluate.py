@@ -1,7 +1,15 @@
-"""Scores the parser on a labelled file: intent accuracy, per-slot P/R/F1, whole-frame accuracy.
+"""Scores the parser on a labelled file: intent accuracy, per-slot P/R/F1, whole-frame accuracy, and
+what a wrong parse would have done to the records.
 
 Free-text slots (notes, task, subject) count as right when their words match after folding case and
 punctuation; every other slot must be equal.
+
+A **wrong write** is a line read as a write (intents.json's `writes`) that would have gone ahead
+without a question and is not what was meant: another intent, or another record or value in any slot
+but free text (a record the label says is ambiguous, taken as one of them, counts too). A parse that
+names several candidates is asked about, so it writes nothing. A **needless confirmation** is a write
+read right that would have been confirmed all the same; its rate is over the write lines read right.
+Whether a parse is asked about first is the assistant's rule, given to `add` as `asked`.
 """
 
 from __future__ import annotations
@@ -10,6 +18,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from intents.catalogue import catalogue
+from intents.parse import ambiguous
 
 FREE_TEXT = {"notes", "task", "subject", "title"}
 _WORD = re.compile(r"[a-z0-9@.+]+")
@@ -56,6 +67,9 @@ class Report:
     per_intent: dict[str, Counter[str]] = field(default_factory=dict)
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    wrong_writes: list[dict[str, Any]] = field(default_factory=list)
+    writes_right: int = 0  # write lines read right: the base of the needless-confirmation rate
+    needless: int = 0
 
     @property
     def intent_accuracy(self) -> float:
@@ -65,8 +79,18 @@ class Report:
     def frame_accuracy(self) -> float:
         return self.frame_right / self.total if self.total else 0.0
 
+    @property
+    def needless_rate(self) -> float:
+        return self.needless / self.writes_right if self.writes_right else 0.0
+
     def add(
-        self, text: str, expected_intent: str, expected: dict[str, Any], intent: str, got: dict[str, Any]
+        self,
+        text: str,
+        expected_intent: str,
+        expected: dict[str, Any],
+        intent: str,
+        got: dict[str, Any],
+        asked: bool = False,
     ) -> None:
         self.total += 1
         counts = self.per_intent.setdefault(expected_intent, Counter())
@@ -92,6 +116,15 @@ class Report:
         counts["frame"] += frame_ok
         if not frame_ok:
             self.errors.append({"text": text, "expected": expected_intent, "got": intent, "slots": wrong})
+        if intent not in catalogue().writes:
+            return
+        if frame_ok:
+            self.writes_right += 1
+            self.needless += asked and not ambiguous(expected)  # "which Jane?" is a question needed
+        elif not asked and not ambiguous(got) and (not intent_ok or set(wrong) - FREE_TEXT):
+            self.wrong_writes.append(
+                {"text": text, "expected": expected_intent, "got": intent, "slots": wrong}
+            )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,6 +144,10 @@ class Report:
                 for i, c in sorted(self.per_intent.items())
             },
             "confusion": [{"expected": e, "got": g, "n": n} for (e, g), n in self.confusion.most_common()],
+            "wrong_writes": len(self.wrong_writes),
+            "needless_confirmations": self.needless,
+            "needless_confirmation_rate": round(self.needless_rate, 4),
+            "wrong_write_lines": self.wrong_writes,
             "errors": self.errors,
         }
 
@@ -119,6 +156,9 @@ class Report:
             f"utterances        {self.total}",
             f"intent accuracy   {self.intent_accuracy:.4f}",
             f"frame accuracy    {self.frame_accuracy:.4f}",
+            f"wrong writes      {len(self.wrong_writes)}",
+            f"needless confirmations {self.needless} of {self.writes_right} writes read right"
+            f" ({self.needless_rate:.3f})",
             "",
             f"{'intent':<18}{'n':>5}{'intent':>9}{'frame':>9}",
         ]
@@ -132,6 +172,12 @@ class Report:
         if self.confusion:
             lines += ["", "confusion (expected -> got)"]
             lines += [f"  {e} -> {g}: {n}" for (e, g), n in self.confusion.most_common(20)]
+        if self.wrong_writes:
+            lines += ["", "wrong writes (would have changed records without asking)"]
+            lines += [
+                f"  {w['text']!r}: {w['expected']} -> {w['got']} {w['slots'] or ''}"
+                for w in self.wrong_writes
+            ]
         if self.errors:
             lines += ["", f"errors ({len(self.errors)}, first {min(max_errors, len(self.errors))})"]
             for error in self.errors[:max_errors]:
@@ -139,3 +185,4 @@ class Report:
                     f"  {error['text']!r}: {error['expected']} -> {error['got']} {error['slots'] or ''}"
                 )
         return "\n".join(lines)
+

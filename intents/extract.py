@@ -42,7 +42,6 @@ PLACEHOLDER = {
     "account": "ent_account",
     "contact": "ent_person",
     "user": "ent_person",
-    "deal": "ent_deal",
 }
 
 
@@ -88,7 +87,8 @@ class Analysis:
                 continue
             if span.name is not None:
                 kinds = span.name.kinds()
-                kind = "account" if "account" in kinds else "deal" if kinds == {"deal"} else "contact"
+                # a deal is named after its account, and the templates write both as {account}
+                kind = "account" if kinds & {"account", "deal"} else "contact"
                 out.append(PLACEHOLDER[kind])
             else:
                 out.append(PLACEHOLDER[span.kind])

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal, Protocol
 
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from intents.datafiles import read_json
@@ -21,6 +22,8 @@ from intents.text import Token, fold
 
 Kind = Literal["account", "contact", "deal", "user"]
 MAX_PHRASE = 6
+NEAR_RATIO = 75  # how alike a word must be to a name's word to be offered as "did you mean"
+NEAR_LIMIT = 3
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -215,6 +218,19 @@ class NameIndex:
             found.update(self.typo.get(deleted, ()))
         found = {w for w in found if w[0] == word[0] and OSA.distance(w, word) <= 1}
         return next(iter(found)) if len(found) == 1 else None
+
+    def near(self, word: str) -> list[NamedRecord]:
+        """Accounts and people with a word like `word`, past what `correct` dares to fix on its own:
+        what "did you mean ...?" offers for a name that matches nothing."""
+        found: dict[str, NamedRecord] = {}
+        alike = process.extract(
+            word, self.words, scorer=fuzz.ratio, score_cutoff=NEAR_RATIO, limit=NEAR_LIMIT
+        )
+        for similar, _score, _ in alike:
+            for candidate in self.phrases.get(similar, ()):
+                if candidate.record.kind in ("account", "contact"):
+                    found.setdefault(candidate.record.name, candidate.record)
+        return list(found.values())[:NEAR_LIMIT]
 
     def find(self, tokens: Sequence[Token], skip: Sequence[bool] = ()) -> list[NameMention]:
         """Non-overlapping mentions, longest and best first; tokens marked in `skip` are not names."""

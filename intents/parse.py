@@ -20,3 +20,8 @@ class Parse:
             "confidence": round(self.confidence, 3),
             "slots": self.slots,
         }
+
+
+def ambiguous(slots: dict[str, Any]) -> bool:
+    """A record slot with several candidates: the assistant asks which one before it writes."""
+    return any(isinstance(v, dict) and "ambiguous" in v for v in slots.values())

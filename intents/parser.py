@@ -22,6 +22,14 @@ KB_FIRST = {"out_of_scope", "help"}  # a customer's question the knowledge base 
 KB_COVERAGE = 0.5
 SURE_HELP = 0.9
 ANSWERS = {"affirm", "deny"}
+NEAR_MIN_LENGTH = 5  # shorter unknown words are too often plain words to be offered as names
+
+
+@dataclass(frozen=True)
+class NearName:
+    said: str
+    names: list[str]
+    first: int = 0  # its first token
 
 
 _DAYPARTS = {"morning", "afternoon", "evening"}
@@ -111,9 +119,32 @@ class Parser:
             )
         if confidence < OUT_OF_SCOPE_BELOW:
             return Parse(text, "out_of_scope", 1.0 - confidence)
-        return Parse(
-            text,
-            intent,
-            confidence,
-            fill(intent, analysis, now, self.index.articles, self.index.common_words),
-        )
+        slots = fill(intent, analysis, now, self.index.articles, self.index.common_words)
+        return Parse(text, intent, confidence, slots)
+
+    def near_names(self, text: str, now: datetime) -> list[NearName]:
+        """Words of `text` that look like a name in the store but match none closely enough to be read
+        as one ("vandaley"): each with the names it might be, for "did you mean ...?"."""
+        analysis = analyse(text, now, self.index)
+        out: list[NearName] = []
+        last = -2
+        for i, token in enumerate(analysis.tokens):
+            word = token.norm
+            if (
+                token.punct
+                or analysis.span_at(i) is not None
+                or len(word) < NEAR_MIN_LENGTH
+                or not word.isalpha()
+                or word in self.index.common_words
+                or word in self.index.words
+            ):
+                continue
+            names = [r.name for r in self.index.near(word)]
+            if names and out and last == i - 1 and set(names) & set(out[-1].names):
+                # "olivr benet": two words of one name
+                first = out[-1].first
+                out[-1] = NearName(analysis.text_between(first, i + 1), out[-1].names, first)
+            elif names:
+                out.append(NearName(analysis.text_between(i, i + 1), names, i))
+            last = i if names else last
+        return out

@@ -2,6 +2,13 @@
 
 Shared by the engine's own replay (tests/dialogue) and the channels' replays (tests/slack): the same
 turns, the same expected replies and store changes, whatever carries them.
+
+**Wrong writes.** Every turn's changes are read from the audit log (records created or changed, and
+changes undone). A turn changed the wrong thing when it changed a table its checks do not expect to
+change, or a record of such a table other than the ones its checks name. A turn's checks expect a
+table to change when they look for rows there (`count` of 1 or more, or `has`); a turn whose checks
+all say `count: 0` expects nothing to change; `"writes": [tables]` says it outright. A turn with no
+checks is not judged.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from assistant.runtime import Runtime
-from storage.models import Account, Base, Contact, User
+from storage.models import Account, AuditEntry, Base, Contact, User
 
 FILES = sorted((Path(__file__).parent / "dialogue" / "conversations").glob("*.json"))
 CASES = [(f.stem, c) for f in FILES for c in json.loads(f.read_text())]
@@ -26,8 +33,9 @@ def table_named(name: str) -> Any:
     return Base.metadata.tables[name]
 
 
-def where_clauses(session: Any, table: Any, where: dict[str, Any]) -> list[Any]:
-    clauses = [table.c.deleted_at.is_(None)] if "deleted_at" in table.c and "deleted" not in where else []
+def where_clauses(session: Any, table: Any, where: dict[str, Any], live_only: bool = True) -> list[Any]:
+    live = live_only and "deleted_at" in table.c and "deleted" not in where
+    clauses = [table.c.deleted_at.is_(None)] if live else []
     for key, value in where.items():
         if key == "deleted":
             clauses.append(table.c.deleted_at.is_not(None) if value else table.c.deleted_at.is_(None))
@@ -55,3 +63,47 @@ def check_store(runtime: Runtime, checks: list[dict[str, Any]], said: str) -> No
                     got = float(got) if isinstance(got, Decimal) else got
                     got = got.isoformat() if hasattr(got, "isoformat") else got
                     assert got == value, f"after {said!r}: {check['table']}.{key} is {got!r}, not {value!r}"
+
+
+Changed = set[tuple[str, int]]  # (table, record id)
+
+
+def audit_mark(runtime: Runtime) -> tuple[int, set[int]]:
+    """Where the audit log stands before a turn: its last id and the entries already undone."""
+    with runtime.sessions() as session:
+        last = session.scalar(select(func.max(AuditEntry.id))) or 0
+        undone = set(session.scalars(select(AuditEntry.id).where(AuditEntry.undone_at.is_not(None))))
+    return last, undone
+
+
+def changed_since(runtime: Runtime, mark: tuple[int, set[int]]) -> Changed:
+    last, undone = mark
+    with runtime.sessions() as session:
+        rows = session.execute(
+            select(AuditEntry.id, AuditEntry.entity, AuditEntry.entity_id).where(
+                (AuditEntry.id > last) | AuditEntry.undone_at.is_not(None)
+            )
+        ).all()
+    return {(entity, entity_id) for id_, entity, entity_id in rows if id_ > last or id_ not in undone}
+
+
+def wrong_writes(runtime: Runtime, turn: dict[str, Any], changed: Changed) -> list[str]:
+    """What this turn changed that its checks do not expect (see the module's docstring)."""
+    checks = turn.get("store", [])
+    if "writes" not in turn and not checks:
+        return []
+    expected = [c for c in checks if c.get("count", 1) > 0 or "has" in c]
+    allowed = set(turn["writes"]) if "writes" in turn else {c["table"] for c in expected}
+    wrong = [f"{table} #{record}" for table, record in sorted(changed) if table not in allowed]
+    with runtime.sessions() as session:
+        for table_name in allowed:
+            named = [c for c in expected if c["table"] == table_name and c.get("where")]
+            if not named:
+                continue  # the checks name no record: any of the table's may change
+            table = table_named(table_name)
+            ids: set[int] = set()
+            for check in named:
+                clauses = where_clauses(session, table, check["where"], live_only=False)
+                ids.update(session.scalars(select(table.c.id).where(*clauses)))
+            wrong += [f"{t} #{r}" for t, r in sorted(changed) if t == table_name and r not in ids]
+    return wrong

@@ -72,6 +72,7 @@ def run_parse(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from assistant.gate import asks_first
     from assistant.nlu import store_parser
     from intents.evaluate import Report
 
@@ -95,7 +96,7 @@ def run_eval(args: argparse.Namespace) -> int:
             )
             return 1
         got = parser.parse(text, runtime.now(), item.get("role", "rep"))
-        report.add(text, intent, slots, got.intent, got.slots)
+        report.add(text, intent, slots, got.intent, got.slots, asks_first(got))
     print(json.dumps(report.to_json(), indent=2) if args.json else report.render())
     if (args.min_intent and report.intent_accuracy < args.min_intent) or (
         args.min_frame and report.frame_accuracy < args.min_frame

@@ -12,8 +12,8 @@ from assistant.when import local
 from storage.models import Activity, Task
 
 
-def _article(kind: str) -> str:
-    """'a call', 'an e-mail'...: the activity as the replies name it."""
+def activity_article(kind: str) -> str:
+    """'a call', 'an e-mail'...: an activity as the replies name it."""
     return {
         "call": say("activity_call"),
         "meeting": say("activity_meeting"),
@@ -50,10 +50,10 @@ def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
         if record is not None and (record.last_activity_at is None or record.last_activity_at < when):
             record.last_activity_at = when
     who = say("activity_contact_at", contact=contact.name, account=account.name) if contact else account.name
-    turn.audit.created(activity, say("undo_activity_logged", activity=_article(kind), who=who))
+    turn.audit.created(activity, say("undo_activity_logged", activity=activity_article(kind), who=who))
     text = say(
         "logged",
-        activity=_article(kind),
+        activity=activity_article(kind),
         who=who,
         when=day(when if has_time else when.date(), turn.now.date()),
     )

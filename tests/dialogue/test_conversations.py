@@ -2,8 +2,10 @@
 changes, played against the demo company on SQLite and PostgreSQL (said on Monday 2026-11-23 09:00 UTC).
 
 A turn: {"say": text, "reply": [fragments], "not": [fragments], "intent": name,
-         "store": [{"table", "where": {column: value}, "count": n} | {..., "has": {column: value}}]}.
+         "store": [{"table", "where": {column: value}, "count": n} | {..., "has": {column: value}}],
+         "writes": [tables it may change]}.
 `where` may use "account" / "contact" / "assignee" / "owner" / "user" with a name instead of an id.
+Every turn must make no wrong write (tests/conversation_cases.py says how one is told).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conversation_cases import CASES, check_store
+from conversation_cases import CASES, audit_mark, changed_since, check_store, wrong_writes
 
 from assistant import admin
 from assistant.engine import Assistant
@@ -31,6 +33,7 @@ def assistant(runtime: Runtime) -> Iterator[Assistant]:
 def test_conversation(assistant: Assistant, runtime: Runtime, name: str, case: dict[str, Any]) -> None:
     customer = case.get("customer", False)
     for turn in case["turns"]:
+        mark = audit_mark(runtime)
         reply = assistant.handle(
             Message("terminal", case["as"], turn["say"], customer=customer, sender_is_email=True)
         )
@@ -43,3 +46,5 @@ def test_conversation(assistant: Assistant, runtime: Runtime, name: str, case: d
         if "intent" in turn:
             assert reply.intent == turn["intent"], f"{turn['say']!r}: {reply.intent}"
         check_store(runtime, turn.get("store", []), turn["say"])
+        wrong = wrong_writes(runtime, turn, changed_since(runtime, mark))
+        assert not wrong, f"{turn['say']!r} made wrong writes: {wrong}"

@@ -1,0 +1,101 @@
+"""Which writes are confirmed before they are made: a silent write to the wrong record is the worst bug
+this product can have, an unneeded question a small one.
+
+A write is asked about first when the parser was not sure of the request (its confidence is below
+`write_sure` in gate.json, calibrated by `tests/nlu/calibrate_gate.py` on the labelled sets that are no
+longer blind). A name one typo away from a record's is read as that record and the reply names it; a
+name further away is never guessed: the dialogue asks "did you mean ...?" (assistant/dialogue.py).
+Everything else is written at once and echoed with undo. `crm eval-nlu` counts, with the same rule, the writes
+that would have gone wrong and the confirmations that were not needed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from assistant.replies import day, money, say
+from assistant.skills.activities import activity_article
+from intents.catalogue import catalogue
+from intents.parse import Parse, ambiguous
+
+SURE = "_sure"  # set in the slots once the user said yes: the write goes ahead without asking again
+SHOWN = (
+    "account",
+    "contact",
+    "deal",
+    "task",
+    "stage",
+    "amount",
+    "close_date",
+    "due",
+    "owner",
+    "assignee",
+    "notes",
+)
+DATES = ("close_date", "due")
+QUOTED = ("task", "notes")
+ACTIVITIES = ("call", "meeting", "email", "note")
+
+
+@cache
+def write_sure() -> float:
+    data = json.loads(resources.files("assistant").joinpath("gate.json").read_text("utf-8"))
+    return float(data["write_sure"])
+
+
+def is_write(intent: str) -> bool:
+    return intent in catalogue().writes
+
+
+def asks_first(parse: Parse) -> bool:
+    """True when this parse's write must be confirmed (or a record chosen) before anything changes."""
+    if not is_write(parse.intent) or parse.slots.get(SURE):
+        return False
+    return parse.confidence < write_sure() or ambiguous(parse.slots)
+
+
+def confirmation(parse: Parse, today: date) -> str:
+    """'Log a call (Soylent Corp, "pricing")?': the request as it was read, to say yes or no to."""
+    details = ", ".join(
+        _value(slot, parse.slots[slot], today) for slot in SHOWN if _shown(parse.slots.get(slot))
+    )
+    return say("gate_confirm", action=_action(parse), details=f" ({details})" if details else "")
+
+
+def _action(parse: Parse) -> str:
+    actions = {
+        "log_activity": say("gate_log_activity", activity=_activity(parse.slots.get("activity_type"))),
+        "create_deal": say("gate_create_deal"),
+        "update_deal": say("gate_update_deal"),
+        "create_account": say("gate_create_account"),
+        "create_contact": say("gate_create_contact"),
+        "update_contact": say("gate_update_contact"),
+        "create_task": say("gate_create_task"),
+        "complete_task": say("gate_complete_task"),
+        "snooze_task": say("gate_snooze_task"),
+        "undo": say("gate_undo"),
+    }
+    return actions[parse.intent]
+
+
+def _activity(kind: Any) -> str:
+    return activity_article(kind) if kind in ACTIVITIES else say("gate_activity")
+
+
+def _shown(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def _value(slot: str, value: Any, today: date) -> str:
+    if slot == "amount":
+        return money(value)
+    if slot in DATES and isinstance(value, str):
+        try:
+            return day(datetime.fromisoformat(value), today)
+        except ValueError:
+            return value
+    return f'"{value}"' if slot in QUOTED else str(value)
