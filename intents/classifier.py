@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from platformdirs import user_cache_dir
 
 from intents.catalogue import catalogue
 from intents.extract import analyse
-from intents.names import NamedRecord, NameIndex, StaticNames
+from intents.names import Kind, NamedRecord, NameIndex, StaticNames
 from intents.templates import expand, load_templates, load_values
 from intents.vocabulary import common_words
 
@@ -71,8 +71,8 @@ def model_dir() -> Path:
 
 def training_names() -> StaticNames:
     values = load_values()
-    kinds = (("account", "account"), ("contact", "contact"), ("user", "user"))
-    return StaticNames([NamedRecord(kind, name) for slot, kind in kinds for name in values.get(slot, [])])  # type: ignore[arg-type]
+    kinds: tuple[tuple[str, Kind], ...] = (("account", "account"), ("contact", "contact"), ("user", "user"))
+    return StaticNames([NamedRecord(kind, name) for slot, kind in kinds for name in values.get(slot, [])])
 
 
 def training_set() -> list[tuple[str, str]]:
@@ -108,25 +108,29 @@ def train(path: Path, on_epoch: Callable[[int, int], None] | None = None) -> Non
     `on_epoch(done, total)` is called after each training epoch, for a caller that shows progress.
     """
     import spacy
+    from spacy.pipeline import TextCategorizer
     from spacy.tokens import Doc
     from spacy.training import Example
-    from spacy.util import fix_random_seed, minibatch
+    from thinc.api import fix_random_seed  # what spacy.util.fix_random_seed is
 
     fix_random_seed(0)
     data = training_set()
     labels = sorted(catalogue().intents)
     nlp = spacy.blank("en")
-    textcat = nlp.add_pipe(
-        "textcat",
-        config={
-            "model": {
-                "@architectures": "spacy.TextCatBOW.v3",
-                "exclusive_classes": True,
-                "ngram_size": NGRAMS,
-                "no_output_layer": False,
-                "length": 131072,
-            }
-        },
+    textcat = cast(  # add_pipe is typed as returning any pipe; "textcat" makes a TextCategorizer
+        TextCategorizer,
+        nlp.add_pipe(
+            "textcat",
+            config={
+                "model": {
+                    "@architectures": "spacy.TextCatBOW.v3",
+                    "exclusive_classes": True,
+                    "ngram_size": NGRAMS,
+                    "no_output_layer": False,
+                    "length": 131072,
+                }
+            },
+        ),
     )
     for label in labels:
         textcat.add_label(label)
@@ -143,8 +147,8 @@ def train(path: Path, on_epoch: Callable[[int, int], None] | None = None) -> Non
     rng = random.Random(0)
     for epoch in range(EPOCHS):
         rng.shuffle(examples)
-        for batch in minibatch(examples, size=BATCH):
-            nlp.update(batch, sgd=optimizer, drop=0.1)
+        for start in range(0, len(examples), BATCH):  # the batches spacy.util.minibatch makes
+            nlp.update(examples[start : start + BATCH], sgd=optimizer, drop=0.1)
         if on_epoch is not None:
             on_epoch(epoch + 1, EPOCHS)
     model = LinearModel.export(nlp, [text for text, _ in data])
