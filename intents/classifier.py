@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib import metadata, resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, cast
 
@@ -35,6 +36,7 @@ MODEL_ENV = "CRM_NLU_MODEL_DIR"
 EXACT_FILE = "exact.json"
 COMMON_FILE = "common_words.json"
 NOT_IN_MODEL = {"slots.py", "parser.py", "evaluate.py", "parse.py", "__main__.py"}  # read after classifying
+NOT_IN_MODEL_DIRS = {"templates/tests"}  # the per-template test sentences: never training data
 PER_INTENT = 1200
 MIN_PER_INTENT = 400  # small intents ("yes", "undo") are repeated up to this many examples
 EPOCHS = 8
@@ -44,22 +46,26 @@ LEARN_RATE = 0.004
 TRAIN_NOW = datetime(2026, 1, 7, 9, 0, tzinfo=UTC)
 
 
-def source_hash() -> str:
-    """Everything the model is built from: the intents package's code, data and templates, and spaCy."""
+def source_hash(root: Traversable | None = None) -> str:
+    """Everything the model is built from: the intents package's code, data and templates, and spaCy.
+
+    Not the per-template test sentences (templates/tests): the model never sees them, so adding or editing
+    one neither changes this hash nor retrains the model. `root` is the package folder (a copy, in tests).
+    """
     digest = hashlib.sha256(metadata.version("spacy").encode())
-    root = resources.files("intents")
-    stack = [root]
-    files = []
+    stack: list[tuple[Traversable, str]] = [(root or resources.files("intents"), "")]
+    files: list[tuple[str, Traversable]] = []
     while stack:
-        entry = stack.pop()
+        entry, folder = stack.pop()
         for child in entry.iterdir():
+            path = f"{folder}/{child.name}"  # "/templates/greet.txt": relative, so any checkout agrees
             if child.is_dir():
-                if child.name != "__pycache__":
-                    stack.append(child)
+                if child.name != "__pycache__" and path[1:] not in NOT_IN_MODEL_DIRS:
+                    stack.append((child, path))
             elif child.name.endswith((".py", ".json", ".txt")) and child.name not in NOT_IN_MODEL:
-                files.append(child)
-    for child in sorted(files, key=lambda c: str(c)):
-        digest.update(str(child).split("intents", 1)[-1].encode())
+                files.append((path, child))
+    for path, child in sorted(files, key=lambda pair: pair[0]):
+        digest.update(path.encode())
         digest.update(child.read_bytes())
     return digest.hexdigest()[:16]
 
