@@ -19,14 +19,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib import metadata, resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from platformdirs import user_cache_dir
 
 from intents.catalogue import catalogue
 from intents.extract import analyse
-from intents.names import NamedRecord, NameIndex, StaticNames
+from intents.names import Kind, NamedRecord, NameIndex, StaticNames
 from intents.templates import expand, load_templates, load_values
 from intents.vocabulary import common_words
 
@@ -35,6 +36,7 @@ MODEL_ENV = "CRM_NLU_MODEL_DIR"
 EXACT_FILE = "exact.json"
 COMMON_FILE = "common_words.json"
 NOT_IN_MODEL = {"slots.py", "parser.py", "evaluate.py", "parse.py", "__main__.py"}  # read after classifying
+NOT_IN_MODEL_DIRS = {"templates/tests"}  # the per-template test sentences: never training data
 PER_INTENT = 1200
 MIN_PER_INTENT = 400  # small intents ("yes", "undo") are repeated up to this many examples
 EPOCHS = 8
@@ -44,22 +46,26 @@ LEARN_RATE = 0.004
 TRAIN_NOW = datetime(2026, 1, 7, 9, 0, tzinfo=UTC)
 
 
-def source_hash() -> str:
-    """Everything the model is built from: the intents package's code, data and templates, and spaCy."""
+def source_hash(root: Traversable | None = None) -> str:
+    """Everything the model is built from: the intents package's code, data and templates, and spaCy.
+
+    Not the per-template test sentences (templates/tests): the model never sees them, so adding or editing
+    one neither changes this hash nor retrains the model. `root` is the package folder (a copy, in tests).
+    """
     digest = hashlib.sha256(metadata.version("spacy").encode())
-    root = resources.files("intents")
-    stack = [root]
-    files = []
+    stack: list[tuple[Traversable, str]] = [(root or resources.files("intents"), "")]
+    files: list[tuple[str, Traversable]] = []
     while stack:
-        entry = stack.pop()
+        entry, folder = stack.pop()
         for child in entry.iterdir():
+            path = f"{folder}/{child.name}"  # "/templates/greet.txt": relative, so any checkout agrees
             if child.is_dir():
-                if child.name != "__pycache__":
-                    stack.append(child)
+                if child.name != "__pycache__" and path[1:] not in NOT_IN_MODEL_DIRS:
+                    stack.append((child, path))
             elif child.name.endswith((".py", ".json", ".txt")) and child.name not in NOT_IN_MODEL:
-                files.append(child)
-    for child in sorted(files, key=lambda c: str(c)):
-        digest.update(str(child).split("intents", 1)[-1].encode())
+                files.append((path, child))
+    for path, child in sorted(files, key=lambda pair: pair[0]):
+        digest.update(path.encode())
         digest.update(child.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -71,8 +77,8 @@ def model_dir() -> Path:
 
 def training_names() -> StaticNames:
     values = load_values()
-    kinds = (("account", "account"), ("contact", "contact"), ("user", "user"))
-    return StaticNames([NamedRecord(kind, name) for slot, kind in kinds for name in values.get(slot, [])])  # type: ignore[arg-type]
+    kinds: tuple[tuple[str, Kind], ...] = (("account", "account"), ("contact", "contact"), ("user", "user"))
+    return StaticNames([NamedRecord(kind, name) for slot, kind in kinds for name in values.get(slot, [])])
 
 
 def training_set() -> list[tuple[str, str]]:
@@ -108,25 +114,29 @@ def train(path: Path, on_epoch: Callable[[int, int], None] | None = None) -> Non
     `on_epoch(done, total)` is called after each training epoch, for a caller that shows progress.
     """
     import spacy
+    from spacy.pipeline import TextCategorizer
     from spacy.tokens import Doc
     from spacy.training import Example
-    from spacy.util import fix_random_seed, minibatch
+    from thinc.api import fix_random_seed  # what spacy.util.fix_random_seed is
 
     fix_random_seed(0)
     data = training_set()
     labels = sorted(catalogue().intents)
     nlp = spacy.blank("en")
-    textcat = nlp.add_pipe(
-        "textcat",
-        config={
-            "model": {
-                "@architectures": "spacy.TextCatBOW.v3",
-                "exclusive_classes": True,
-                "ngram_size": NGRAMS,
-                "no_output_layer": False,
-                "length": 131072,
-            }
-        },
+    textcat = cast(  # add_pipe is typed as returning any pipe; "textcat" makes a TextCategorizer
+        TextCategorizer,
+        nlp.add_pipe(
+            "textcat",
+            config={
+                "model": {
+                    "@architectures": "spacy.TextCatBOW.v3",
+                    "exclusive_classes": True,
+                    "ngram_size": NGRAMS,
+                    "no_output_layer": False,
+                    "length": 131072,
+                }
+            },
+        ),
     )
     for label in labels:
         textcat.add_label(label)
@@ -143,8 +153,8 @@ def train(path: Path, on_epoch: Callable[[int, int], None] | None = None) -> Non
     rng = random.Random(0)
     for epoch in range(EPOCHS):
         rng.shuffle(examples)
-        for batch in minibatch(examples, size=BATCH):
-            nlp.update(batch, sgd=optimizer, drop=0.1)
+        for start in range(0, len(examples), BATCH):  # the batches spacy.util.minibatch makes
+            nlp.update(examples[start : start + BATCH], sgd=optimizer, drop=0.1)
         if on_epoch is not None:
             on_epoch(epoch + 1, EPOCHS)
     model = LinearModel.export(nlp, [text for text, _ in data])

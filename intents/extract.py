@@ -168,8 +168,8 @@ def analyse(text: str, now: datetime, names: NameIndex) -> Analysis:
                 relative_week=mention.relative_week,
             ),
         )
-    for mention in names.find(tokens, taken):
-        claim(mention.first, mention.last, Span(mention.first, mention.last, "name", name=mention))
+    for name in names.find(tokens, taken):
+        claim(name.first, name.last, Span(name.first, name.last, "name", name=name))
     for c_range in ((offsets[j], offsets[j] + len(tokens[j].norm)) for j in range(len(tokens)) if taken[j]):
         for c in range(*c_range):
             masked[c] = " "

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
 
 from intents.datafiles import read_json
 from intents.lexicon import lexicon
@@ -46,16 +45,15 @@ def _bag(text: str) -> set[str]:
     return {_stem(w) for w in words}.union(*(synonyms.get(w, ()) for w in words))
 
 
-_BAGS: list[tuple[list[KbArticleText], tuple[KbArticleText, ...], Any]] = []  # the last articles seen
+_Bags = tuple[dict[str, set[str]], dict[str, set[str]], dict[str, int]]  # strong, weak, frequency
+_BAGS: list[tuple[list[KbArticleText], tuple[KbArticleText, ...], _Bags]] = []  # the last articles seen
 
 
-def _article_bags(
-    articles: list[KbArticleText],
-) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, int]]:
+def _article_bags(articles: list[KbArticleText]) -> _Bags:
     """Each article's strong words (questions, title) and weak words (answer), and in how many articles
     each word occurs; kept for the articles list last seen, as long as it is unchanged."""
     if _BAGS and _BAGS[0][0] is articles and _BAGS[0][1] == tuple(articles):
-        return _BAGS[0][2]  # type: ignore[no-any-return]
+        return _BAGS[0][2]
     strong = {a.key: set().union(*(_bag(q) for q in (*a.questions, a.title))) for a in articles}
     weak = {a.key: _bag(a.answer) for a in articles}
     frequency: dict[str, int] = {}

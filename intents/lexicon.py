@@ -19,7 +19,8 @@ class Cue:
 
 @cache
 def lexicon() -> dict[str, Any]:
-    return read_json("lexicon.json")
+    data: dict[str, Any] = read_json("lexicon.json")
+    return data
 
 
 @cache

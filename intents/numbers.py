@@ -498,11 +498,12 @@ def _range_start(tokens: list[_Token], j: int, value: Decimal, kind: str) -> tup
     return _mul(value, _SUFFIX_MULT[suffix]), j, "money"
 
 
-def words_to_number(text: str) -> Decimal | None:
+def words_to_number(text: object) -> Decimal | None:
     """'one point five million' -> 1500000; 'seventy five' -> 75; None if the text is not a number.
 
     Digits and shorthand are accepted too ("50k"), so that a caller holding a slot's words need not care
     how they were written; the whole text (minus trailing sentence punctuation) must be one number.
+    Anything that is not a string (a slot value may be None or a number) is not a number's words: None.
     """
     if not isinstance(text, str):
         return None

@@ -567,7 +567,7 @@ def _title(f: Filler, skip: tuple[int, int] | None = None) -> str | None:
             continue
         contact_detail = any(
             f.words[k] in _CONTACT_DETAIL
-            or (f.a.span_at(k) and f.a.span_at(k).kind in ("email", "phone", "url"))  # type: ignore[union-attr]
+            or ((span := f.a.span_at(k)) is not None and span.kind in ("email", "phone", "url"))
             for k in range(first, last)
         )
         if (

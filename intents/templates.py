@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
+from typing import TypeAlias
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Slot:
 
 @dataclass(frozen=True)
 class Choice:
-    options: tuple[tuple, ...]  # each option is a sequence of nodes
+    options: tuple[Nodes, ...]  # each option is a sequence of nodes
 
 
 @dataclass(frozen=True)
@@ -29,21 +30,27 @@ class Optional_:
     choice: Choice
 
 
+Node: TypeAlias = "str | Slot | Choice | Optional_"
+Nodes: TypeAlias = "tuple[Node, ...]"  # a template, or one option of a choice: nodes in a row
+
+
 class TemplateError(ValueError):
     pass
 
 
-def parse_template(line: str) -> tuple:
+def parse_template(line: str) -> Nodes:
     """A template line as a sequence of nodes; raises TemplateError on unbalanced brackets."""
-    sequence, position = _sequence(line, 0, closer=None)
+    (sequence,), position = _options(line, 0, closer=None)
     if position != len(line):
         raise TemplateError(f"unexpected {line[position]!r} at {position} in {line!r}")
     return sequence
 
 
-def _sequence(line: str, i: int, closer: str | None) -> tuple[tuple, int]:
-    options: list[tuple] = []
-    current: list = []
+def _options(line: str, i: int, closer: str | None) -> tuple[tuple[Nodes, ...], int]:
+    """The options of a choice up to `closer`, and the position after it; at the top level (no closer)
+    "|" is plain text, so the line is one option."""
+    options: list[Nodes] = []
+    current: list[Node] = []
     text = ""
     while i < len(line):
         c = line[i]
@@ -51,7 +58,7 @@ def _sequence(line: str, i: int, closer: str | None) -> tuple[tuple, int]:
             if text:
                 current.append(text)
                 text = ""
-            inner, i = _sequence(line, i + 1, ")" if c == "(" else "]")
+            inner, i = _options(line, i + 1, ")" if c == "(" else "]")
             choice = Choice(inner)
             current.append(choice if c == "(" else Optional_(choice))
             continue
@@ -86,10 +93,10 @@ def _sequence(line: str, i: int, closer: str | None) -> tuple[tuple, int]:
         raise TemplateError(f"missing {closer!r} in {line!r}")
     if text:
         current.append(text)
-    return tuple(current), i
+    return (tuple(current),), i
 
 
-def sample(sequence: tuple, rng: random.Random, values: dict[str, list[str]]) -> str:
+def sample(sequence: Nodes, rng: random.Random, values: dict[str, list[str]]) -> str:
     parts: list[str] = []
     for node in sequence:
         if isinstance(node, str):
@@ -104,7 +111,7 @@ def sample(sequence: tuple, rng: random.Random, values: dict[str, list[str]]) ->
     return " ".join("".join(parts).split())
 
 
-def slots_of(sequence: tuple) -> set[str]:
+def slots_of(sequence: Nodes) -> set[str]:
     found: set[str] = set()
     for node in sequence:
         if isinstance(node, Slot):
@@ -123,9 +130,9 @@ def template_files() -> Traversable:
 
 
 @cache
-def load_templates() -> dict[str, tuple[tuple, ...]]:
+def load_templates() -> dict[str, tuple[Nodes, ...]]:
     """intent -> its parsed templates."""
-    out: dict[str, tuple[tuple, ...]] = {}
+    out: dict[str, tuple[Nodes, ...]] = {}
     for entry in sorted(template_files().iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".txt"):
             continue
@@ -143,7 +150,7 @@ def load_values() -> dict[str, list[str]]:
 
 
 def expand(
-    intent_templates: dict[str, tuple[tuple, ...]], per_intent: int, seed: int = 0
+    intent_templates: dict[str, tuple[Nodes, ...]], per_intent: int, seed: int = 0
 ) -> list[tuple[str, str]]:
     """About `per_intent` distinct sentences for each intent, drawn evenly from its templates."""
     values = load_values()

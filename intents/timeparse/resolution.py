@@ -80,13 +80,14 @@ def _find(text: str, now: datetime, direction: str) -> list[TimeMention]:
 
 
 def find_time_mentions(
-    text: str, now: datetime, direction: Literal["future", "past"] = "future"
+    text: object, now: datetime, direction: Literal["future", "past"] = "future"
 ) -> list[TimeMention]:
     """Non-overlapping mentions, longest first then left to right, sorted by start.
 
     `now` is an aware datetime in the user's zone (a naive one is taken as local wall time). `direction`
     is "past" for an activity that happened, "future" for reminders, due dates, close dates and queries.
-    Any string is accepted; a bug in a rule costs the mentions of that text, never an exception.
+    Any string is accepted, and anything else has no mentions; a bug in a rule costs the mentions of that
+    text, never an exception.
     """
     if not isinstance(now, datetime):
         raise TypeError("now must be a datetime")
