@@ -18,6 +18,7 @@ CONTRACT = Catalogue(
     staff=frozenset({"find_contact"}),
     customer=frozenset({"faq"}),
     everyone=frozenset({"greet"}),
+    writes=frozenset(),
 )
 
 
