@@ -80,6 +80,7 @@ class Pending:
     accepts: list[str] = field(default_factory=list)  # ask: other slots an answer may fill instead
     tries: int = 0  # answers not understood so far: the second time, the way out is offered
     options: list[str] = field(default_factory=list)  # choose: what is offered, in order
+    details: list[str] = field(default_factory=list)  # choose: beside each option, what tells them apart
     flag: str = ""  # confirm: set in the slots when the answer is yes
 
     def to_json(self) -> dict[str, Any]:

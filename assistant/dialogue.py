@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from assistant import gate, records
 from assistant.audit import undo_last
@@ -24,6 +24,36 @@ from intents.parse import Parse, ambiguous
 from intents.parser import Parser
 
 FREE_TEXT = {"task", "subject", "notes"}
+FILLER = {
+    "the",
+    "a",
+    "an",
+    "one",
+    "that",
+    "this",
+    "with",
+    "at",
+    "from",
+    "of",
+    "in",
+    "please",
+    "pls",
+    "i",
+    "mean",
+    "meant",
+    "deal",
+    "contact",
+    "account",
+    "person",
+    "guy",
+    "lady",
+    "company",
+    "it",
+    "is",
+    "oh",
+    "um",
+}
+WORD_ALIKE = 80  # how alike a word of the answer must be to a word of an option (typos allowed)
 CHOICE_WORDS = {**UNITS, **ORDINAL_UNITS, "last": -1}  # "the second one", "two", "the last"
 NEW_REQUEST = 0.85  # a parse this sure of a new staff request is not an answer to the open question
 ASK_TRIES = 3  # answers not understood before the question is dropped
@@ -105,7 +135,7 @@ class Policy:
         if pending.kind == "mean":
             return self._meant(turn, pending, parse, text)
         if pending.kind == "choose":
-            choice = pick(text, pending.options)
+            choice = pick(text, pending.options, pending.details)
             if choice is not None:
                 turn.state.pending = None
                 return self.run(turn, intent, {**slots, pending.slot: choice}, parse)
@@ -194,12 +224,13 @@ class Policy:
             turn.state.pending = Pending("ask", intent, slots, outcome.slot, outcome.question, accepts)
             return Reply(outcome.question, intent=intent)
         if isinstance(outcome, Choose):
-            turn.state.pending = Pending("choose", intent, slots, slot=outcome.slot, options=outcome.options)
+            turn.state.pending = Pending(
+                "choose", intent, slots, slot=outcome.slot, options=outcome.options, details=outcome.details
+            )
             question = say("choose", what=outcome.what)
-            lines = [question] + [
-                say("choose_option", number=i, option=o) for i, o in enumerate(outcome.options, 1)
-            ]
-            buttons = [Button(o, str(i), "choose") for i, o in enumerate(outcome.options, 1)]
+            shown = outcome.shown()
+            lines = [question] + [say("choose_option", number=i, option=o) for i, o in enumerate(shown, 1)]
+            buttons = [Button(o, str(i), "choose") for i, o in enumerate(shown, 1)]
             return Reply(
                 "\n".join(lines),
                 speech=say(
@@ -238,12 +269,23 @@ class Policy:
         return None
 
 
-def pick(text: str, options: list[str]) -> str | None:
-    """An answer to "which one?": a number, an ordinal word, or (part of) a name."""
+def pick(text: str, options: list[str], details: list[str] | None = None) -> str | None:
+    """An answer to "which one?": a number, an ordinal word, or words of one option's name or details
+    ("the globex one" for Jane Park of Globex Inc). Words that fit two options equally pick neither."""
     words = re.findall(r"[a-z0-9]+", text.lower())
     for word in words:
         number = int(word) if word.isdigit() else CHOICE_WORDS.get(word)
         if number is not None and (1 <= number <= len(options) or number == -1):
             return options[number - 1] if number > 0 else options[-1]
-    match = process.extractOne(text, options, scorer=fuzz.WRatio, score_cutoff=75)
-    return match[0] if match else None
+    said = [w for w in words if w not in FILLER]
+    if not said:
+        return None
+    extra = details or [""] * len(options)
+    scores = []
+    for option, detail in zip(options, extra, strict=True):
+        known = re.findall(r"[a-z0-9]+", f"{option} {detail}".lower())
+        scores.append(sum(any(fuzz.ratio(w, k) >= WORD_ALIKE for k in known) for w in said))
+    best = max(scores)
+    if best * 2 < len(said) or scores.count(best) > 1:
+        return None
+    return options[scores.index(best)]

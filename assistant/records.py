@@ -84,9 +84,9 @@ def contact(turn: Turn, slots: dict[str, Any], account_hint: Account | None = No
             if len(at) == 1:
                 value = at[0]
             else:
-                raise Missing(Choose("contact", "contact", options))
+                raise Missing(_choose_contact(turn, options))
         else:
-            raise Missing(Choose("contact", "contact", options))
+            raise Missing(_choose_contact(turn, options))
     if not isinstance(value, str):
         return None
     query = select(Contact).where(Contact.name_key == name_key(value), Contact.deleted_at.is_(None))
@@ -96,6 +96,19 @@ def contact(turn: Turn, slots: dict[str, Any], account_hint: Account | None = No
     if not found:
         raise Missing(say("unknown_contact", name=value))
     return found[0]
+
+
+def _choose_contact(turn: Turn, options: list[str]) -> Choose:
+    """Which contact: each shown with the account that tells them apart ("the globex one")."""
+    rows = turn.session.execute(
+        select(Contact.name, Account.name)
+        .outerjoin(Account, Contact.account_id == Account.id)
+        .where(Contact.name.in_(options), Contact.deleted_at.is_(None))
+    ).all()
+    accounts: dict[str, str] = {}
+    for name, account_name in rows:
+        accounts.setdefault(name, account_name or "")
+    return Choose("contact", "contact", options, [accounts.get(o, "") for o in options])
 
 
 def user(turn: Turn, value: Any) -> User | None:

@@ -3,7 +3,7 @@ and what a skill can answer with (a reply, or a question the dialogue policy kee
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -60,6 +60,13 @@ class Choose:
     slot: str
     what: str
     options: list[str]
+    details: list[str] = field(default_factory=list)  # beside each option: "Acme Corporation" for a contact
+
+    def shown(self) -> list[str]:
+        """The options as the user sees them: "Jane Doe (Acme Corporation)"."""
+        if not self.details:
+            return list(self.options)
+        return [f"{o} ({d})" if d else o for o, d in zip(self.options, self.details, strict=True)]
 
 
 @dataclass
