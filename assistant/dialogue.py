@@ -7,7 +7,9 @@ the skill again. A message that is clearly a new request drops the open question
 
 from __future__ import annotations
 
+import json
 import re
+from importlib import resources
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -24,41 +26,15 @@ from intents.parse import Parse, ambiguous
 from intents.parser import Parser
 
 FREE_TEXT = {"task", "subject", "notes"}
-FILLER = {
-    "the",
-    "a",
-    "an",
-    "one",
-    "that",
-    "this",
-    "with",
-    "at",
-    "from",
-    "of",
-    "in",
-    "please",
-    "pls",
-    "i",
-    "mean",
-    "meant",
-    "deal",
-    "contact",
-    "account",
-    "person",
-    "guy",
-    "lady",
-    "company",
-    "it",
-    "is",
-    "oh",
-    "um",
-}
+_WORDS = json.loads(resources.files("assistant").joinpath("dialogue_words.json").read_text("utf-8"))
+FILLER = frozenset(_WORDS["filler"])  # words of an answer to "which one?" that name no option
 WORD_ALIKE = 80  # how alike a word of the answer must be to a word of an option (typos allowed)
 CHOICE_WORDS = {**UNITS, **ORDINAL_UNITS, "last": -1}  # "the second one", "two", "the last"
 NEW_REQUEST = 0.85  # a parse this sure of a new staff request is not an answer to the open question
 ASK_TRIES = 3  # answers not understood before the question is dropped
 SENTENCE_WORDS, SENTENCE_SURE = 4, 0.6  # nor is a sentence this long that reads this surely as a request
 RECORDS = ("account", "contact", "deal")
+CREATES_NAMED = ("create_account", "create_contact")  # a new name is what these are for
 SMALL_TALK = {"help", "greet", "affirm", "deny", "cancel", "out_of_scope"}
 
 
@@ -80,7 +56,7 @@ class Policy:
         """A new request. A write the parser is unsure of, or whose record's name was a guess, is asked
         about before anything changes (assistant/gate.py); so is one whose name matches nothing."""
         if turn.user is not None and gate.is_write(parse.intent):
-            if not any(parse.slots.get(s) for s in RECORDS) and (near := self._near(turn, parse)):
+            if (near := self._near(turn, parse)) is not None:
                 return near
             if gate.asks_first(parse) and not ambiguous(parse.slots):
                 confirm = Confirm(gate.confirmation(parse, turn.now.date()), gate.SURE)
@@ -88,23 +64,47 @@ class Policy:
         return self.run(turn, parse.intent, parse.slots, parse)
 
     def _near(self, turn: Turn, parse: Parse) -> Reply | None:
-        """'sent email to vandaley': "I don't know "vandaley". Did you mean Vandelay Industries?"."""
-        near = self.parser.near_names(parse.text, turn.now)
-        if not near:
+        """A name that matches no record is never guessed and never replaced by the context: 'sent email
+        to vandaley' or 'log a call with vandaley' -> "I don't know "vandaley". Did you mean Vandelay
+        Industries?", with a button per candidate (and one to create the account, where one would be)."""
+        new_account = parse.slots.get("account")
+        if isinstance(new_account, str) and parse.intent not in CREATES_NAMED:
+            if records.account_by_name(turn, new_account) is not None:
+                return None
+            said = new_account
+            names = sorted({n for near in self.parser.near_names(said, turn.now) for n in near.names})
+            creates = True
+        elif not any(parse.slots.get(s) for s in RECORDS):
+            near = self.parser.near_names(parse.text, turn.now)
+            said, names, creates = (near[0].said, near[0].names, False) if near else ("", [], False)
+        else:
             return None
-        said, names = near[0].said, near[0].names
+        if not names:
+            return None
+        asked = {**parse.slots, "_text": parse.text, "_said": said}
         turn.state.pending = Pending(
-            "mean", parse.intent, {"_text": parse.text, "_said": said}, options=names
+            "mean", parse.intent, asked, options=names, flag="create" if creates else ""
         )
         buttons = [Button(n, str(i), "choose") for i, n in enumerate(names, 1)]
+        if creates:
+            buttons.append(Button(say("near_create", name=said), "create", "confirm"))
         return Reply(
-            say("near_name", said=said, names=say("choose_or").join(names)),
+            say(
+                "near_name_or_create" if creates else "near_name",
+                said=said,
+                names=say("choose_or").join(names),
+            ),
             buttons=[*buttons, Button("No", "no", "cancel")],
             intent=parse.intent,
         )
 
     def _meant(self, turn: Turn, pending: Pending, parse: Parse, text: str) -> Reply | None:
-        """The answer to "did you mean ...?": the request is read again with the name put right."""
+        """The answer to "did you mean ...?": the request is read again with the name put right, or, on
+        "create", made with the new account as it was said."""
+        slots = {k: v for k, v in pending.slots.items() if k not in ("_text", "_said")}
+        if pending.flag == "create" and "create" in text.lower().split():
+            turn.state.pending = None
+            return self.run(turn, pending.intent, {**slots, "_create": True, gate.SURE: True}, parse)
         choice = pick(text, pending.options)
         if choice is None and parse.intent == "affirm" and len(pending.options) == 1:
             choice = pending.options[0]
@@ -273,19 +273,18 @@ def pick(text: str, options: list[str], details: list[str] | None = None) -> str
     """An answer to "which one?": a number, an ordinal word, or words of one option's name or details
     ("the globex one" for Jane Park of Globex Inc). Words that fit two options equally pick neither."""
     words = re.findall(r"[a-z0-9]+", text.lower())
+    said = [w for w in words if w not in FILLER]
+    if said:  # names first: the "one" of "the globex one" is no number
+        extra = details or [""] * len(options)
+        scores = []
+        for option, detail in zip(options, extra, strict=True):
+            known = re.findall(r"[a-z0-9]+", f"{option} {detail}".lower())
+            scores.append(sum(any(fuzz.ratio(w, k) >= WORD_ALIKE for k in known) for w in said))
+        best = max(scores)
+        if best and best * 2 >= len(said) and scores.count(best) == 1:
+            return options[scores.index(best)]
     for word in words:
         number = int(word) if word.isdigit() else CHOICE_WORDS.get(word)
         if number is not None and (1 <= number <= len(options) or number == -1):
             return options[number - 1] if number > 0 else options[-1]
-    said = [w for w in words if w not in FILLER]
-    if not said:
-        return None
-    extra = details or [""] * len(options)
-    scores = []
-    for option, detail in zip(options, extra, strict=True):
-        known = re.findall(r"[a-z0-9]+", f"{option} {detail}".lower())
-        scores.append(sum(any(fuzz.ratio(w, k) >= WORD_ALIKE for k in known) for w in said))
-    best = max(scores)
-    if best * 2 < len(said) or scores.count(best) > 1:
-        return None
-    return options[scores.index(best)]
+    return None
