@@ -145,4 +145,3 @@ def long_day(value: date) -> str:
 
 def percent(value: float) -> str:
     return f"{value * 100:.0f}%"
-

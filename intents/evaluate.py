@@ -185,4 +185,3 @@ class Report:
                     f"  {error['text']!r}: {error['expected']} -> {error['got']} {error['slots'] or ''}"
                 )
         return "\n".join(lines)
-
