@@ -79,6 +79,8 @@ class Pending:
     question: str = ""  # ask: said again when the answer is not understood
     accepts: list[str] = field(default_factory=list)  # ask: other slots an answer may fill instead
     tries: int = 0  # answers not understood so far: the second time, the way out is offered
+    rest: list[str] = field(default_factory=list)  # requests of the same message that wait their turn
+    group: str = ""  # the change group of that message's changes so far: one undo reverts them all
     options: list[str] = field(default_factory=list)  # choose: what is offered, in order
     details: list[str] = field(default_factory=list)  # choose: beside each option, what tells them apart
     flag: str = ""  # confirm: set in the slots when the answer is yes

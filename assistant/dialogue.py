@@ -14,7 +14,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from assistant import gate, records
+from assistant import clauses, gate, records
 from assistant.audit import undo_last
 from assistant.conversation import Pending
 from assistant.messages import Button, Reply
@@ -46,11 +46,42 @@ class Policy:
         parse = self.parser.parse(text, turn.now, turn.role)
         pending = turn.state.pending
         if pending is not None:
+            own_group = turn.audit.group
+            if pending.group:  # what this answer changes joins the changes made before the question
+                turn.audit.group = pending.group
             answered = self._answer(turn, pending, parse, text)
             if answered is not None:
-                return answered
+                return self._go_on(turn, answered, pending.rest)
+            turn.audit.group = own_group  # not an answer: a new request, undone on its own
             turn.state.pending = None
+        if turn.user is not None and gate.is_write(parse.intent):
+            parts = clauses.requests(self.parser, text, turn.now, turn.role)
+            if len(parts) > 1:
+                return self._several(turn, parts)
         return self._request(turn, parse)
+
+    def _several(self, turn: Turn, parts: list[str]) -> Reply:
+        """Each request of a message in turn, in this one transaction (one undo reverts them all);
+        a question stops the run, and the requests after it wait with the question."""
+        replies: list[Reply] = []
+        for i, part in enumerate(parts):
+            replies.append(self._request(turn, self.parser.parse(part, turn.now, turn.role)))
+            if turn.state.pending is not None:
+                turn.state.pending.rest = parts[i + 1 :]
+                if turn.audit.changes:
+                    turn.state.pending.group = turn.audit.group  # so one undo still reverts them all
+                break
+        return combined(replies)
+
+    def _go_on(self, turn: Turn, answered: Reply, rest: list[str]) -> Reply:
+        """After an answer: the requests that waited behind the question, unless another one is asked."""
+        if not rest:
+            return answered
+        if turn.state.pending is not None:
+            turn.state.pending.rest = rest
+            turn.state.pending.group = turn.audit.group
+            return answered
+        return combined([answered, self._several(turn, rest)])
 
     def _request(self, turn: Turn, parse: Parse) -> Reply:
         """A new request. A write the parser is unsure of, or whose record's name was a guess, is asked
@@ -288,3 +319,22 @@ def pick(text: str, options: list[str], details: list[str] | None = None) -> str
         if number is not None and (1 <= number <= len(options) or number == -1):
             return options[number - 1] if number > 0 else options[-1]
     return None
+
+
+def combined(replies: list[Reply]) -> Reply:
+    """Several requests' replies as one: each said in order, one undo for them all, the last question's
+    buttons."""
+    if len(replies) == 1:
+        return replies[0]
+    buttons: list[Button] = []
+    for reply in replies:
+        buttons += [b for b in reply.buttons if b.kind != "undo" or all(x.kind != "undo" for x in buttons)]
+    return Reply(
+        "\n".join(r.text for r in replies if r.text),
+        plain="\n".join(r.plain for r in replies if r.plain),
+        speech=" ".join(r.speech for r in replies if r.speech),
+        buttons=buttons,
+        table=next((r.table for r in replies if r.table), None),
+        intent=replies[0].intent,
+        slots=replies[0].slots,
+    )
