@@ -16,7 +16,7 @@ from intents.datafiles import read_json
 from intents.extract import Analysis, Span
 from intents.kb_match import best_article
 from intents.lexicon import Cue, find_cues, lexicon
-from intents.names import KbArticleText, NameMention
+from intents.names import KbArticleText, NameMention, name_words
 from intents.text import fold
 
 Slots = dict[str, Any]
@@ -126,11 +126,34 @@ class Filler:
             if slot is None and kind == "contact" and "user" in span.name.kinds() and users_as:
                 slots.setdefault(users_as, self.record(span.name, "user"))
                 continue
+            if kind == "deal" and "account" in wanted:  # "the hooli migration deal" names Hooli too
+                owner = self.deal_account(span.name)
+                if owner is not None and (slot is None or slot not in slots):
+                    slots.setdefault(wanted["account"], owner)
             if slot is None or slot in slots:
                 continue
             value = self.record(span.name, kind, account if isinstance(account, str) else None)
             if value is not None:
                 slots[slot] = value
+
+    def account_end(self, span: Span) -> int:
+        """Where the account's words end in a mention: a deal named by its account and its own words
+        ("tyrell renewal") ends its account part after "tyrell"; any other mention at its end."""
+        assert span.name is not None
+        if span.name.kinds() != {"deal"}:
+            return span.last
+        account = {w for c in span.name.candidates if c.record.account for w in name_words(c.record.account)}
+        k = span.first
+        while k < span.last - 1 and self.words[k] in account:
+            k += 1
+        return k if k > span.first else span.last
+
+    def deal_account(self, mention: NameMention) -> Any:
+        """The account of the deal(s) a mention names; ambiguous when they belong to several."""
+        names = sorted({c.record.account for c in mention.best("deal") if c.record.account})
+        if not names:
+            return None
+        return names[0] if len(names) == 1 else {"ambiguous": names}
 
     def me(self) -> bool:
         return any(w in ("my", "mine", "myself") for w in self.words) or self.has(
@@ -755,9 +778,11 @@ def complete_task(f: Filler) -> Slots:
                 moved = True
                 break
     first, last = f.trim_times(first, last)
-    span = f.a.span_at(first + 1) if f.words[first : first + 1] in (["the"], ["that"], ["this"]) else None
-    if span is not None and span.name is not None and span.first == first + 1 and span.last < last:
-        first = span.last
+    article = int(f.words[first : first + 1] in (["the"], ["that"], ["this"]))
+    span = f.a.span_at(first + article) if first + article < last else None
+    end = f.account_end(span) if span is not None and span.name is not None else last
+    if span is not None and span.first == first + article and end < last:
+        first = end  # "the tyrell renewal task", "acme follow up ✅": the record is no part of the task
         for noun in (["to", "do"], ["task"], ["reminder"], ["item"]):
             if last - len(noun) > first and f.words[last - len(noun) : last] == noun:
                 last -= len(noun)  # "the Tyrell renewal task is done": the task is "renewal"
