@@ -33,6 +33,7 @@ _EDGE = " \t,.;:!?-–—'\"“”‘’()"
 _QUOTED = re.compile(r"[\"“'‘]([^\"”'’]{3,})[\"”'’]")
 _WORD = re.compile(r"[a-z0-9]+")
 TASK_STOP = _words("task_stop")
+_REQUEST_VERBS = _words("request_verbs")
 
 
 def iso(value: date | datetime) -> str:
@@ -156,9 +157,16 @@ class Filler:
         return names[0] if len(names) == 1 else {"ambiguous": names}
 
     def me(self) -> bool:
-        return any(w in ("my", "mine", "myself") for w in self.words) or self.has(
+        if any(w in ("my", "mine", "myself") for w in self.words) or self.has(
             "i own", "i have", "assigned to me"
-        )
+        ):
+            return True
+        hit = self.index_of("for me")  # "what's closing for me", not the favour "pull the pipeline for me"
+        if hit is None:
+            return False
+        after = [w for k, w in enumerate(self.words[hit[1] :], hit[1]) if not self.a.tokens[k].punct]
+        favour = not set(after) - {"please", "thanks"} and bool(_REQUEST_VERBS & set(self.words[: hit[0]]))
+        return not favour
 
     # times ----------------------------------------------------------------------------------------
 
@@ -839,7 +847,19 @@ def query_deals(f: Filler) -> Slots:
             if "sort" not in slots and not f.has("deals with", "deals without"):
                 slots["sort"] = "amount"
             break
+    if "limit" not in slots and _one_first(f):
+        slots["limit"] = 1  # "largest open deal", "the next deal to close": one deal, the first in order
     return slots
+
+
+_SUPERLATIVES = _words("superlatives")
+
+
+def _one_first(f: Filler) -> bool:
+    """A superlative sort cue and one deal asked for: "deal" said, never "deals"."""
+    said = {" ".join(f.words[c.first : c.last]) for c in f.cues("sort")}
+    plain = [w for k, w in enumerate(f.words) if not f.in_span[k]]
+    return bool(said & _SUPERLATIVES) and "deal" in plain and "deals" not in plain
 
 
 def _near(span: Span, cue: Cue) -> bool:
