@@ -21,7 +21,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029]")
 _ASCII_ARROW = re.compile(r"[-=~—–]+>")  # "->", "=>", "-->", "—>": a move, read as "to"
 _EMOJI_CODE = re.compile(r":([a-z0-9_+-]*[a-z+][a-z0-9_+-]*):", re.IGNORECASE)  # Slack's ":tada:", ":+1:"
 _EMOJI_MARKS = {0x200D, 0x20E3, 0xFE0E, 0xFE0F}  # joiners, keycaps and variation selectors inside an emoji
-_GLUED_COLON = re.compile(r"^([^\W\d_]{2,}):([^\W\d_]{2,}.*)$")  # "acme:negotiation", "re:pricing"
+_GLUED_COLON = re.compile(r"^([^\W\d_]{2,}):((?:[^\W_]|\$).*)$")  # "acme:won", "re:pricing", "acme:60k"
 
 
 @dataclass(frozen=True)
