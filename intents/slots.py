@@ -58,6 +58,12 @@ class Filler:
         self.articles = articles
         self.words = [t.norm for t in analysis.tokens]
         self.in_span = [analysis.span_at(i) is not None for i in range(len(self.words))]
+        self.cased = any(c.islower() for c in analysis.raw)  # in ALL CAPS a capital tells nothing
+
+    def capital(self, k: int) -> bool:
+        """Token k is written with a capital, in a text that is not all capitals."""
+        token = self.a.tokens[k]
+        return self.cased and self.a.raw[token.start : token.end][:1].isupper()
 
     # cue words ------------------------------------------------------------------------------------
 
@@ -313,9 +319,8 @@ def _unknown_record(f: Filler) -> tuple[int, int] | None:
     i = j = hit[1]
     while j < len(f.words) and j - i < 5:
         token = f.a.tokens[j]
-        written = f.a.raw[token.start : token.end]
         company = j > i and token.norm in lexicon()["company_words"]
-        known = token.norm in f.common and not written[:1].isupper() and not company
+        known = token.norm in f.common and not f.capital(j) and not company
         if token.punct or f.in_span[j] or known or find_cues([token.norm], "activity_type"):
             break
         j += 1
@@ -496,7 +501,7 @@ def _new_name_range(f: Filler, cues: tuple[str, ...]) -> tuple[int, int] | None:
 
 def _capitalised_run(f: Filler, first: int, last: int) -> bool:
     """Every word of first..last written with a capital: a proper name ("Crimson Media")."""
-    return all(f.a.raw[f.a.tokens[k].start : f.a.tokens[k].end][:1].isupper() for k in range(first, last))
+    return all(f.capital(k) for k in range(first, last))
 
 
 def _weak_person(span: Span | None) -> bool:
@@ -516,13 +521,12 @@ def _person_name(f: Filler) -> tuple[int, int] | None:
         j = i
         while j < n and j - i < 3:
             token = f.a.tokens[j]
-            written = f.a.raw[token.start : token.end]
             is_name = (
                 not token.punct
                 and (not f.in_span[j] or _weak_person(f.a.span_at(j)))
                 and token.norm.replace("'", "").replace("-", "").isalpha()
                 and token.norm not in _NAME_STOP
-                and (token.norm not in common or written[:1].isupper())
+                and (token.norm not in common or f.capital(j))
             )
             if not is_name:
                 break
