@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import combinations
 from typing import Literal, Protocol
 
 from rapidfuzz import fuzz, process
@@ -24,6 +25,8 @@ Kind = Literal["account", "contact", "deal", "user"]
 MAX_PHRASE = 6
 NEAR_RATIO = 75  # how alike a word must be to a name's word to be offered as "did you mean"
 NEAR_LIMIT = 3
+MAX_DEAL_WORDS = 5  # of a deal's own words (after its account's), the first this many make phrases
+DEAL_WORDS_SCORE = 0.9  # "hooli migration": below a full name, so an exact name wins a tie
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -97,6 +100,12 @@ class NameMention:
 def _suffix_groups() -> list[list[str]]:
     raw = read_json("legal_suffixes.json")
     return [[fold(w).replace(".", "") for w in group] for group in raw["groups"]]
+
+
+@cache
+def _deal_words() -> dict[str, frozenset[str]]:
+    raw = read_json("deal_words.json")
+    return {key: frozenset(raw[key]) for key in ("glue", "vague")}
 
 
 @cache
@@ -201,11 +210,49 @@ class NameIndex:
             if not self._is_common(words[-1:]):
                 self._put(words[-1:], record, 0.8)
             self._put(["".join(words)], record, 0.95)
+        elif record.kind == "deal" and record.account:
+            self._add_deal_words(words, record)
         for word in words:
             if len(word) >= 4 and word not in self.words:
                 self.words.add(word)
                 for deleted in _deletes(word):
                     self.typo.setdefault(deleted, set()).add(word)
+
+    def _account_aliases(self, account: list[str]) -> list[list[str]]:
+        """The account's name and its shorter forms: without its legal suffix, its leading words
+        ('westbrook' of 'Westbrook County'), 'lakeview' of 'City of Lakeview'."""
+        spellings = _suffix_spellings()
+        core = list(account)
+        while len(core) > 1 and core[-1] in spellings:
+            core.pop()
+        out = [account, core]  # a common word is kept: "umbrella upgrade" is two words
+        out += [core[:n] for n in range(1, len(core)) if core[n - 1] not in ("and", "of", "the")]
+        if len(core) > 2 and core[0] in _OF_PREFIXES and core[1] == "of":
+            out.append(core[2:])
+        return out
+
+    def _add_deal_words(self, words: list[str], record: NamedRecord) -> None:
+        """A deal called by its account and some of its own words: "Hooli Data Migration Services" is
+        also "hooli migration", "hooli data migration"; "Westbrook County Premium Support" is
+        "westbrook premium support". A phrase two deals share names both (an ambiguous mention)."""
+        assert record.account is not None
+        aliases = {" ".join(a): a for a in self._account_aliases(name_words(record.account))}
+        lead = max(
+            (len(a) for a in aliases.values() if words[: len(a)] == a and len(a) < len(words)), default=0
+        )
+        if not lead:
+            return  # a deal not named after its account: only its full name finds it
+        own = words[lead:][:MAX_DEAL_WORDS]
+        rules = _deal_words()
+        subsets = {tuple(own)}
+        for size in (1, 2):
+            for picked in combinations(own, size):
+                if not set(picked) & rules["glue"] and not (size == 1 and picked[0] in rules["vague"]):
+                    subsets.add(picked)
+        for alias in aliases.values():
+            for picked in subsets:
+                if (*alias, *picked) != tuple(words):
+                    self._put([*alias, *picked], record, DEAL_WORDS_SCORE)
 
     def correct(self, word: str) -> str | None:
         """The one indexed word within edit distance 1 of `word` (by symmetric deletes), if any."""

@@ -16,7 +16,7 @@ from intents.datafiles import read_json
 from intents.extract import Analysis, Span
 from intents.kb_match import best_article
 from intents.lexicon import Cue, find_cues, lexicon
-from intents.names import KbArticleText, NameMention
+from intents.names import KbArticleText, NameMention, name_words
 from intents.text import fold
 
 Slots = dict[str, Any]
@@ -33,6 +33,7 @@ _EDGE = " \t,.;:!?-–—'\"“”‘’()"
 _QUOTED = re.compile(r"[\"“'‘]([^\"”'’]{3,})[\"”'’]")
 _WORD = re.compile(r"[a-z0-9]+")
 TASK_STOP = _words("task_stop")
+_REQUEST_VERBS = _words("request_verbs")
 
 
 def iso(value: date | datetime) -> str:
@@ -57,6 +58,12 @@ class Filler:
         self.articles = articles
         self.words = [t.norm for t in analysis.tokens]
         self.in_span = [analysis.span_at(i) is not None for i in range(len(self.words))]
+        self.cased = any(c.islower() for c in analysis.raw)  # in ALL CAPS a capital tells nothing
+
+    def capital(self, k: int) -> bool:
+        """Token k is written with a capital, in a text that is not all capitals."""
+        token = self.a.tokens[k]
+        return self.cased and self.a.raw[token.start : token.end][:1].isupper()
 
     # cue words ------------------------------------------------------------------------------------
 
@@ -126,16 +133,46 @@ class Filler:
             if slot is None and kind == "contact" and "user" in span.name.kinds() and users_as:
                 slots.setdefault(users_as, self.record(span.name, "user"))
                 continue
+            if kind == "deal" and "account" in wanted:  # "the hooli migration deal" names Hooli too
+                owner = self.deal_account(span.name)
+                if owner is not None and (slot is None or slot not in slots):
+                    slots.setdefault(wanted["account"], owner)
             if slot is None or slot in slots:
                 continue
             value = self.record(span.name, kind, account if isinstance(account, str) else None)
             if value is not None:
                 slots[slot] = value
 
+    def account_end(self, span: Span) -> int:
+        """Where the account's words end in a mention: a deal named by its account and its own words
+        ("tyrell renewal") ends its account part after "tyrell"; any other mention at its end."""
+        assert span.name is not None
+        if span.name.kinds() != {"deal"}:
+            return span.last
+        account = {w for c in span.name.candidates if c.record.account for w in name_words(c.record.account)}
+        k = span.first
+        while k < span.last - 1 and self.words[k] in account:
+            k += 1
+        return k if k > span.first else span.last
+
+    def deal_account(self, mention: NameMention) -> Any:
+        """The account of the deal(s) a mention names; ambiguous when they belong to several."""
+        names = sorted({c.record.account for c in mention.best("deal") if c.record.account})
+        if not names:
+            return None
+        return names[0] if len(names) == 1 else {"ambiguous": names}
+
     def me(self) -> bool:
-        return any(w in ("my", "mine", "myself") for w in self.words) or self.has(
+        if any(w in ("my", "mine", "myself") for w in self.words) or self.has(
             "i own", "i have", "assigned to me"
-        )
+        ):
+            return True
+        hit = self.index_of("for me")  # "what's closing for me", not the favour "pull the pipeline for me"
+        if hit is None:
+            return False
+        after = [w for k, w in enumerate(self.words[hit[1] :], hit[1]) if not self.a.tokens[k].punct]
+        favour = not set(after) - {"please", "thanks"} and bool(_REQUEST_VERBS & set(self.words[: hit[0]]))
+        return not favour
 
     # times ----------------------------------------------------------------------------------------
 
@@ -282,9 +319,8 @@ def _unknown_record(f: Filler) -> tuple[int, int] | None:
     i = j = hit[1]
     while j < len(f.words) and j - i < 5:
         token = f.a.tokens[j]
-        written = f.a.raw[token.start : token.end]
         company = j > i and token.norm in lexicon()["company_words"]
-        known = token.norm in f.common and not written[:1].isupper() and not company
+        known = token.norm in f.common and not f.capital(j) and not company
         if token.punct or f.in_span[j] or known or find_cues([token.norm], "activity_type"):
             break
         j += 1
@@ -465,7 +501,7 @@ def _new_name_range(f: Filler, cues: tuple[str, ...]) -> tuple[int, int] | None:
 
 def _capitalised_run(f: Filler, first: int, last: int) -> bool:
     """Every word of first..last written with a capital: a proper name ("Crimson Media")."""
-    return all(f.a.raw[f.a.tokens[k].start : f.a.tokens[k].end][:1].isupper() for k in range(first, last))
+    return all(f.capital(k) for k in range(first, last))
 
 
 def _weak_person(span: Span | None) -> bool:
@@ -485,13 +521,12 @@ def _person_name(f: Filler) -> tuple[int, int] | None:
         j = i
         while j < n and j - i < 3:
             token = f.a.tokens[j]
-            written = f.a.raw[token.start : token.end]
             is_name = (
                 not token.punct
                 and (not f.in_span[j] or _weak_person(f.a.span_at(j)))
                 and token.norm.replace("'", "").replace("-", "").isalpha()
                 and token.norm not in _NAME_STOP
-                and (token.norm not in common or written[:1].isupper())
+                and (token.norm not in common or f.capital(j))
             )
             if not is_name:
                 break
@@ -755,9 +790,11 @@ def complete_task(f: Filler) -> Slots:
                 moved = True
                 break
     first, last = f.trim_times(first, last)
-    span = f.a.span_at(first + 1) if f.words[first : first + 1] in (["the"], ["that"], ["this"]) else None
-    if span is not None and span.name is not None and span.first == first + 1 and span.last < last:
-        first = span.last
+    article = int(f.words[first : first + 1] in (["the"], ["that"], ["this"]))
+    span = f.a.span_at(first + article) if first + article < last else None
+    end = f.account_end(span) if span is not None and span.name is not None else last
+    if span is not None and span.first == first + article and end < last:
+        first = end  # "the tyrell renewal task", "acme follow up ✅": the record is no part of the task
         for noun in (["to", "do"], ["task"], ["reminder"], ["item"]):
             if last - len(noun) > first and f.words[last - len(noun) : last] == noun:
                 last -= len(noun)  # "the Tyrell renewal task is done": the task is "renewal"
@@ -814,7 +851,19 @@ def query_deals(f: Filler) -> Slots:
             if "sort" not in slots and not f.has("deals with", "deals without"):
                 slots["sort"] = "amount"
             break
+    if "limit" not in slots and _one_first(f):
+        slots["limit"] = 1  # "largest open deal", "the next deal to close": one deal, the first in order
     return slots
+
+
+_SUPERLATIVES = _words("superlatives")
+
+
+def _one_first(f: Filler) -> bool:
+    """A superlative sort cue and one deal asked for: "deal" said, never "deals"."""
+    said = {" ".join(f.words[c.first : c.last]) for c in f.cues("sort")}
+    plain = [w for k, w in enumerate(f.words) if not f.in_span[k]]
+    return bool(said & _SUPERLATIVES) and "deal" in plain and "deals" not in plain
 
 
 def _near(span: Span, cue: Cue) -> bool:
