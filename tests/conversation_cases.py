@@ -4,11 +4,10 @@ Shared by the engine's own replay (tests/dialogue) and the channels' replays (te
 turns, the same expected replies and store changes, whatever carries them.
 
 **Wrong writes.** Every turn's changes are read from the audit log (records created or changed, and
-changes undone). A turn changed the wrong thing when it changed a table its checks do not expect to
-change, or a record of such a table other than the ones its checks name. A turn's checks expect a
-table to change when they look for rows there (`count` of 1 or more, or `has`); a turn whose checks
-all say `count: 0` expects nothing to change; `"writes": [tables]` says it outright. A turn with no
-checks is not judged.
+changes undone). A turn made a wrong write when it changed a record its checks rule out: in a table
+its checks look for rows in (`count` of 1 or more, or `has`, with a `where`), a record none of those
+rows is; in a table its checks only say `count: 0` of, any record. `"writes": [tables]` says outright
+which tables may change, and then a change anywhere else is wrong too.
 """
 
 from __future__ import annotations
@@ -90,13 +89,16 @@ def changed_since(runtime: Runtime, mark: tuple[int, set[int]]) -> Changed:
 def wrong_writes(runtime: Runtime, turn: dict[str, Any], changed: Changed) -> list[str]:
     """What this turn changed that its checks do not expect (see the module's docstring)."""
     checks = turn.get("store", [])
-    if "writes" not in turn and not checks:
-        return []
     expected = [c for c in checks if c.get("count", 1) > 0 or "has" in c]
-    allowed = set(turn["writes"]) if "writes" in turn else {c["table"] for c in expected}
-    wrong = [f"{table} #{record}" for table, record in sorted(changed) if table not in allowed]
+    looked_for = {c["table"] for c in expected}
+    if "writes" in turn:
+        allowed = set(turn["writes"])
+        wrong = [f"{table} #{record}" for table, record in sorted(changed) if table not in allowed]
+    else:
+        ruled_out = {c["table"] for c in checks} - looked_for
+        wrong = [f"{table} #{record}" for table, record in sorted(changed) if table in ruled_out]
     with runtime.sessions() as session:
-        for table_name in allowed:
+        for table_name in looked_for:
             named = [c for c in expected if c["table"] == table_name and c.get("where")]
             if not named:
                 continue  # the checks name no record: any of the table's may change
