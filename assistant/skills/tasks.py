@@ -3,6 +3,7 @@ and the skill behind a reminder's snooze buttons."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,9 +18,96 @@ from assistant.permissions import can_change_task
 from assistant.replies import day, say
 from assistant.turn import Ask, Choose, Outcome, Turn, undo_button
 from assistant.when import local, period
-from storage.models import Task, User
+from storage.models import Account, Contact, Task, User
 
 SNOOZE = timedelta(hours=1)  # "remind me again" without a time
+
+
+# "remind me to call": a verb that needs a person. The title is completed with whom ("call Jane Doe",
+# "follow up with Acme Corporation") once the answer names someone.
+PERSON_VERBS = {
+    "call": "call",
+    "call back": "call back",
+    "ring": "ring",
+    "phone": "phone",
+    "email": "email",
+    "e-mail": "e-mail",
+    "mail": "mail",
+    "text": "text",
+    "ping": "ping",
+    "message": "message",
+    "meet": "meet",
+    "meet with": "meet with",
+    "visit": "visit",
+    "chase": "chase",
+    "contact": "contact",
+    "follow up": "follow up with",
+    "follow up with": "follow up with",
+    "reach out": "reach out to",
+    "reach out to": "reach out to",
+    "check": "check in with",  # the parser keeps "check" of "check in"
+    "check in": "check in with",
+    "check in with": "check in with",
+    "get back to": "get back to",
+    "write to": "write to",
+    "talk to": "talk to",
+    "speak to": "speak to",
+}
+PRONOUNS = {"them", "him", "her", "they"}
+
+
+def _person_verb(title: str) -> tuple[str, bool] | None:
+    """('call', False) for "call", ('call', True) for "call them": a task that is only a verb (and a
+    pronoun) and says nobody; None for a task that says what it is."""
+    words = re.sub(r"[^\w\s-]", " ", title.casefold()).split()
+    pronoun = bool(words) and words[-1] in PRONOUNS
+    phrase = " ".join(words[:-1] if pronoun else words)
+    verb = PERSON_VERBS.get(phrase)
+    return (verb, pronoun) if verb else None
+
+
+def _whom(turn: Turn, slots: dict[str, Any]) -> str | None:
+    """Whom the task is about, as its title names them: the contact, else the deal, else the account."""
+    if slots.get("contact"):
+        contact = records.contact(turn, slots)
+        return contact.name if contact else None
+    if slots.get("deal"):
+        return records.deal(turn, slots).name
+    if slots.get("account"):
+        return records.account(turn, slots).name
+    return None
+
+
+def _complete_title(turn: Turn, slots: dict[str, Any]) -> dict[str, Any] | Ask:
+    """A task that is only a verb ("remind me to call") asks whom and when before anything is created;
+    "call them" takes whom from the conversation. The slots come back with a full title."""
+    assert turn.user is not None
+    title = slots["task"]
+    bare = _person_verb(title)
+    if bare is None:
+        return slots
+    verb, pronoun = bare
+    slots = dict(slots)
+    if pronoun and not any(slots.get(k) for k in ("contact", "account", "deal")):
+        context = turn.context
+        contact = turn.session.get(Contact, context.contact_id) if context.contact_id else None
+        account = turn.session.get(Account, context.account_id) if context.account_id else None
+        if contact is not None and contact.deleted_at is None:
+            slots["contact"] = contact.name
+        elif account is not None and account.deleted_at is None:
+            slots["account"] = account.name
+    whom = _whom(turn, slots)
+    assignee = records.user(turn, slots.get("assignee"))
+    you = assignee.name if assignee is not None and assignee.id != turn.user.id else say("you")
+    if whom is None:
+        if slots.get("due"):
+            return Ask("contact", say("ask_task_whom", who=you, verb=verb), accepts=("account", "deal"))
+        question = say("ask_task_whom_when", who=you, verb=verb)
+        return Ask("contact", question, accepts=("account", "deal", "due"))
+    if not slots.get("due"):
+        return Ask("due", say("ask_task_when", who=you, verb=verb, whom=whom))
+    slots["task"] = f"{verb} {whom}"
+    return slots
 
 
 def create_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
@@ -27,6 +115,10 @@ def create_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
     title = slots.get("task")
     if not title:
         return Ask("task", say("ask_task"))
+    completed = _complete_title(turn, slots)
+    if isinstance(completed, Ask):
+        return completed
+    slots, title = completed, completed["task"]
     assignee = records.user(turn, slots.get("assignee")) or turn.user
     due: datetime | None = None
     has_time = False
