@@ -154,17 +154,30 @@ def create_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
     return Reply(text, buttons=undo_button())
 
 
-def _task_rows(turn: Turn, tasks: list[Task]) -> Table:
+def _overdue(task: Task, turn: Turn) -> bool:
+    """Open and due before today: what a list marks, and what 'today' brings along."""
+    return (
+        task.status == "open"
+        and task.due_at is not None
+        and task.due_at.astimezone(turn.tz).date() < turn.now.date()
+    )
+
+
+def _task_rows(turn: Turn, tasks: list[Task], mark_overdue: bool) -> Table:
     today = turn.now.date()
     rows = []
     for task in tasks:
         due = task.due_at.astimezone(turn.tz) if task.due_at else None
         when = day(due if task.due_has_time else due.date(), today) if due else "-"
+        if mark_overdue and _overdue(task, turn):
+            when += say("task_overdue_mark")
         rows.append((when, task.title, task.account.name if task.account else "-"))
     return Table(("Due", "Task", "Account"), tuple(rows))
 
 
-def list_tasks(turn: Turn, slots: dict[str, Any]) -> Outcome:
+def list_tasks(turn: Turn, slots: dict[str, Any], *, overdue_too: bool = True) -> Outcome:
+    """The assignee's tasks by status and period. Open tasks due in a period that takes in today come
+    with the overdue ones (`overdue_too`), and every list of open tasks marks those overdue."""
     assert turn.user is not None
     assignee: User = records.user(turn, slots.get("assignee")) or turn.user
     status = slots.get("status") or "open"
@@ -177,7 +190,10 @@ def list_tasks(turn: Turn, slots: dict[str, Any]) -> Outcome:
         start = datetime.combine(span[0], datetime.min.time(), turn.tz)
         end = datetime.combine(span[1] + timedelta(days=1), datetime.min.time(), turn.tz)
         column = Task.completed_at if status == "done" else Task.due_at
-        query = query.where(column >= start, column < end)
+        if status == "open" and overdue_too and span[0] <= turn.now.date() <= span[1]:
+            query = query.where(column < end)  # and everything still open from before
+        else:
+            query = query.where(column >= start, column < end)
     query = query.options(selectinload(Task.account)).order_by(Task.due_at.is_(None), Task.due_at)
     tasks = list(turn.session.scalars(query.limit(50)))
     label = {
@@ -187,11 +203,14 @@ def list_tasks(turn: Turn, slots: dict[str, Any]) -> Outcome:
     }[status]
     if not tasks:
         return Reply(say("no_tasks", status=label))
+    mark = status == "open"
+    late = sum(_overdue(t, turn) for t in tasks) if mark else 0
+    overdue = say("tasks_overdue_count", n=late) if late else ""
     if assignee.id == turn.user.id:
-        title = say("tasks_header_yours", status=label, n=len(tasks))
+        title = say("tasks_header_yours", status=label, n=len(tasks), overdue=overdue)
     else:
-        title = say("tasks_header_theirs", name=assignee.name, status=label, n=len(tasks))
-    return Reply(title, table=_task_rows(turn, tasks))
+        title = say("tasks_header_theirs", name=assignee.name, status=label, n=len(tasks), overdue=overdue)
+    return Reply(title, table=_task_rows(turn, tasks, mark))
 
 
 def _likeness(said: str, title: str) -> float:
