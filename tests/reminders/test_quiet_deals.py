@@ -14,11 +14,12 @@ from assistant.schedule import Schedule
 def test_the_digest_and_the_alerts_find_the_same_quiet_deals(world: World) -> None:
     dana = world.user("Dana Rep")
     acme = world.account("Acme", dana)
+    days = timedelta(days=1)
     world.deal("Just Created", acme, dana, created=NOW - timedelta(minutes=5))
-    world.deal("Never Touched", acme, dana, created=NOW - timedelta(days=20))
-    world.deal("Gone Quiet", acme, dana, created=NOW - timedelta(days=60), last_activity=NOW - timedelta(days=20))
-    world.deal("Just Quiet", acme, dana, created=NOW - timedelta(days=60), last_activity=NOW - timedelta(days=14))
-    world.deal("Busy", acme, dana, created=NOW - timedelta(days=60), last_activity=NOW - timedelta(days=1))
+    world.deal("Never Touched", acme, dana, created=NOW - 20 * days)
+    world.deal("Gone Quiet", acme, dana, created=NOW - 60 * days, last_activity=NOW - 20 * days)
+    world.deal("Just Quiet", acme, dana, created=NOW - 60 * days, last_activity=NOW - 14 * days)
+    world.deal("Busy", acme, dana, created=NOW - 60 * days, last_activity=NOW - days)
 
     sent = world.run(NOW, Schedule(weekly_roles=()))
     alerted = sorted(s.text.split(" (")[0] for s in sent if s.key.startswith("stale:"))
