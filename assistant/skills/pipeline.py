@@ -1,6 +1,7 @@
 """query_deals and pipeline_report: exact answers from the store, as short tables.
 
-forecast = sum(amount x stage probability) over open deals closing in the period;
+forecast = sum(amount x stage probability) over open deals closing in the period, said beside what was
+won (closed) in the period already;
 won / lost = sums of deals won / lost (closed) in the period; win rate = won / (won + lost) by count.
 """
 
@@ -207,6 +208,9 @@ def pipeline_report(turn: Turn, slots: dict[str, Any]) -> Outcome:
     table = chart = None
     if rows:
         table, chart = _group_table(group, rows, metric, len(rows[0]) - 3, pipeline, text)
+    if metric == "forecast":  # what is won already is no longer in the forecast: say it beside it
+        _rows, won, won_amount, _wins = _report_from_totals(turn, "won", True, ("won",), span, owner, None)
+        text += " " + say("report_forecast_won", count=won, amount=money(won_amount))
     return Reply(text, table=table, chart=chart)
 
 
