@@ -7,6 +7,7 @@ from typing import Any
 from assistant import records
 from assistant.messages import Reply
 from assistant.replies import day, say
+from assistant.skills.naming import cased_account
 from assistant.turn import Outcome, Turn, undo_button
 from assistant.when import local
 from storage.models import Account, Activity, Deal, Task
@@ -34,6 +35,7 @@ def _deal_of(turn: Turn, account: Account) -> Deal | None:
 
 def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
     assert turn.user is not None
+    slots = cased_account(slots, lambda name: records.account_by_name(turn, name))
     question = records.create_account_if_confirmed(turn, slots)
     if question is not None:
         return question

@@ -13,6 +13,7 @@ from assistant.audit import snapshot
 from assistant.messages import Reply
 from assistant.permissions import can_change_deal
 from assistant.replies import day, money, say
+from assistant.skills.naming import cased_account, deal_name
 from assistant.turn import Ask, Outcome, Turn, undo_button
 from storage.models import Account, Deal, name_key
 from storage.pipeline import default_pipeline
@@ -67,19 +68,21 @@ def create_deal(turn: Turn, slots: dict[str, Any]) -> Outcome:
         return found
     account, from_context = found
     if account is None:
+        slots = cased_account(slots, lambda name: records.account_by_name(turn, name))
         question = records.create_account_if_confirmed(turn, slots)
         if question is not None:
             return question
         account = records.account(turn, slots)
     if slots.get("amount") is None:
         return Ask("amount", say("ask_deal_amount", account=account.name), accepts=DETAILS[1:])
-    title = slots.get("deal") or say("deal_default_name", account=account.name)
+    said = slots.get("deal") if isinstance(slots.get("deal"), str) else None
+    title = deal_name(account.name, said) or say("deal_default_name", account=account.name)
     taken = set(
         turn.session.scalars(
             select(Deal.name_key).where(Deal.account_id == account.id, Deal.deleted_at.is_(None))
         )
     )
-    if slots.get("deal") and name_key(title) in taken:
+    if said and name_key(title) in taken:
         return Reply(say("deal_exists", account=account.name, deal=title))
     base, n = title, 2
     while name_key(title) in taken:
