@@ -29,12 +29,12 @@ from rich.text import Text
 from adapters.channel import OutputChannel
 from adapters.rendering import clean, numeric_columns, resolve_button, table_cells
 from assistant.messages import Button, Message, Reply, Table
+from assistant.replies import say
 
 SORRY = "Sorry, something went wrong; nothing was changed."
 PROMPT = "you> "
 QUIT_COMMANDS = ("/quit", "/exit")
 HELP = (
-    "Type what you want in plain words, e.g. 'tell me about acme' or 'top deals this month'.\n"
     "When a reply offers buttons like [1] Yes  [2] No  [undo], type the number or the label.\n"
     "  /help   this list\n"
     "  /quit   leave (also /exit, Ctrl-D or Ctrl-C)"
@@ -219,13 +219,19 @@ def run_lines(chat: Chat, lines: Iterable[str], out: TextIO, jsonl: bool = False
             continue
         if line.casefold() in QUIT_COMMANDS:
             break
-        sent, reply = chat.say(line)
+        sent, reply = chat.say("help" if line.casefold() == "/help" else line)  # /help: what help says
         if jsonl:
             out.write(json.dumps(turn_json(line, reply, sent), ensure_ascii=False, default=str) + "\n")
             out.flush()
         else:
             screen.send_reply(chat.sender, reply)
     return 0
+
+
+def help_text(customer: bool, screen: TerminalChannel) -> str:
+    """/help: what can be said, as the assistant's own "help" answers, then the terminal's commands."""
+    said = say("help_customer" if customer else "help_staff")
+    return screen.render_text(Reply(said)) + "\n\n" + screen.aside(HELP)
 
 
 def prompt_text(colour: bool) -> str:
@@ -267,7 +273,7 @@ def run_interactive(
             if command in QUIT_COMMANDS:
                 break
             if command == "/help":
-                out.write(screen.aside(HELP) + "\n\n")
+                out.write(help_text(chat.customer, screen) + "\n\n")
                 continue
             if command.startswith("/") and " " not in command:
                 out.write(screen.aside(f"Unknown command {line}; /help lists them.") + "\n\n")

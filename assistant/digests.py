@@ -90,7 +90,8 @@ def daily_digest(session: Session, user: User, now: datetime, zone: ZoneInfo, sc
     turn = _turn(session, user, now, zone)
     today = turn.now.date()
     start_of_day = datetime.combine(today, time(0), zone)
-    todays = list_tasks(turn, {"period": {"start": today.isoformat(), "end": today.isoformat()}})
+    span = {"start": today.isoformat(), "end": today.isoformat()}
+    todays = list_tasks(turn, {"period": span}, overdue_too=False)  # the overdue have their own section
     overdue = list_tasks(replace(turn, now=start_of_day), {"status": "overdue"})  # due before today began
     week_end = today + timedelta(days=6 - today.weekday())
     closing = query_deals(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assistant.channels import Registry
@@ -16,6 +16,7 @@ from assistant.outbox import Item, existing_keys
 from assistant.recipients import users_by_id
 from assistant.replies import day, say
 from assistant.schedule import Schedule
+from assistant.skills.quiet import last_touched, quiet_since, touched_at
 from assistant.when import zone_of
 from storage.models import Account, Deal, User
 from storage.pipeline import default_pipeline
@@ -25,10 +26,10 @@ def stale_alerts(
     session: Session, now: datetime, tz: ZoneInfo, schedule: Schedule, channels: Registry
 ) -> list[Item]:
     """One alert per open deal and per N days without activity, counted from its last activity (or its
-    creation): at 14 days, at 28 days... A new activity starts the count again."""
+    creation: assistant/skills/quiet.py): at 14 days, at 28 days... A new activity starts the count
+    again."""
     period = timedelta(days=schedule.stale_days)
     cutoff = now - period
-    anchor = func.coalesce(Deal.last_activity_at, Deal.created_at)
     rows = session.execute(
         select(Deal.id, Deal.name, Deal.owner_id, Deal.last_activity_at, Deal.created_at, Account.name)
         .join(Account, Deal.account_id == Account.id)
@@ -37,17 +38,14 @@ def stale_alerts(
             Deal.deleted_at.is_(None),
             Deal.stage.in_(default_pipeline().open_keys),
             User.deleted_at.is_(None),
-            or_(
-                and_(Deal.last_activity_at.is_(None), Deal.created_at <= cutoff),
-                Deal.last_activity_at <= cutoff,
-            ),
+            quiet_since(cutoff),
         )
-        .order_by(anchor, Deal.id)
+        .order_by(last_touched(), Deal.id)
     ).all()
     candidates = []
     for deal_id, name, owner_id, last, created, account in rows:
         assert owner_id is not None  # the query joined the owner
-        since = last or created
+        since = touched_at(last, created)
         periods = (now - since) // period
         if periods < 1:
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -110,6 +111,12 @@ class _Checker:
             raise CsvImportError(self.errors, self.total)
 
 
+def column_name(header: str) -> str:
+    """A header cell as the format names it: case, surrounding blanks, a byte-order mark and the spaces or
+    hyphens of "Close Date" / "close-date" do not matter."""
+    return re.sub(r"[\s-]+", "_", header.lstrip("\ufeff").strip()).casefold()
+
+
 def read_rows(kind: str, stream: TextIO) -> list[Row]:
     """The data rows with their line numbers; a header that does not fit the format is refused."""
     fmt = FORMATS[kind]
@@ -120,7 +127,7 @@ def read_rows(kind: str, stream: TextIO) -> list[Row]:
         raise CsvImportError([RowError(1, None, "the file is empty; a header row is required")]) from None
     except csv.Error as problem:
         raise CsvImportError([RowError(1, None, f"not a readable CSV file ({problem})")]) from None
-    header = [h.strip().lstrip("\ufeff") for h in header]
+    header = [column_name(h) for h in header]
     checker = _Checker()
     for column in header:
         if column not in fmt.columns:
@@ -161,7 +168,9 @@ def import_csv(
     if kind not in IMPORT_KINDS:
         raise ValueError(f"unknown kind {kind!r}; one of {', '.join(IMPORT_KINDS)}")
     rows = read_rows(kind, stream)
-    importer = _Importer(session, tz, now or utcnow(), progress or _unreported)
+    fmt = FORMATS[kind]
+    required = tuple(c for c in fmt.columns if c in fmt.required)
+    importer = _Importer(session, tz, now or utcnow(), progress or _unreported, required)
     result: ImportResult = getattr(importer, kind)(rows)
     session.add(
         AuditEntry(
@@ -186,18 +195,30 @@ def _unreported(phase: str, done: int, total: int) -> None:
 
 
 class _Importer:
-    def __init__(self, session: Session, tz: ZoneInfo, now: datetime, progress: Progress) -> None:
+    def __init__(
+        self,
+        session: Session,
+        tz: ZoneInfo,
+        now: datetime,
+        progress: Progress,
+        required: tuple[str, ...] = (),
+    ) -> None:
         self.session = session
         self.tz = tz
         self.now = now
         self.checker = _Checker()
         self.progress = progress
+        self.required = required
 
     def _checking(self, rows: list[Row]) -> Iterator[Row]:
-        """The rows, one by one, reporting the checking phase once per batch."""
+        """The rows, one by one, reporting the checking phase once per batch; a required column left
+        blank is a problem of its row (each kind's own checks then pass over the blank)."""
         for done, row in enumerate(rows):
             if done % BATCH == 0:
                 self.progress("checking", done, len(rows))
+            for column in self.required:
+                if row.get(column) is None:
+                    self.checker.add(row.line, column, "a required value is blank")
             yield row
         self.progress("checking", len(rows), len(rows))
 
@@ -272,18 +293,16 @@ class _Importer:
         parsed: list[tuple[Row, dict[str, Any], list[tuple[str, str]]]] = []
         for row in self._checking(rows):
             email = row.get("email") or ""
-            if "@" not in email:
+            if email and "@" not in email:
                 self.checker.add(row.line, "email", f"{email!r} is not an e-mail address")
-            elif email.casefold() in seen:
+            elif email and email.casefold() in seen:
                 self.checker.add(
                     row.line, "email", f"{email!r} already appears on line {seen[email.casefold()]}"
                 )
             seen[email.casefold()] = row.line
             role = (row.get("role") or "").lower()
-            if role not in ROLES:
+            if role and role not in ROLES:
                 self.checker.add(row.line, "role", f"{role!r} is not a role; one of {', '.join(ROLES)}")
-            if not row.get("name"):
-                self.checker.add(row.line, "name", "a name is required")
             wanted = [(ch, ext) for ch in ("slack", "telegram") if (ext := row.get(f"{ch}_id"))]
             for channel, ext in wanted:
                 owner = identities.get((channel, ext))
@@ -328,7 +347,7 @@ class _Importer:
         for row in self._checking(rows):
             name = row.get("name") or ""
             key = name_key(name)
-            if key in seen:
+            if name and key in seen:
                 self.checker.add(row.line, "name", f"{name!r} already appears on line {seen[key]}")
             seen[key] = row.line
             values = {
@@ -371,7 +390,7 @@ class _Importer:
             if email and "@" not in email:
                 self.checker.add(row.line, "email", f"{email!r} is not an e-mail address")
             contact_key = (name_key(name), account_id)
-            if contact_key in seen:
+            if name and contact_key in seen:
                 self.checker.add(
                     row.line, "name", f"{name!r} at this account already appears on line {seen[contact_key]}"
                 )
@@ -425,7 +444,7 @@ class _Importer:
             if account is None:
                 continue
             key = (account[0], name_key(name))
-            if key in seen:
+            if name and key in seen:
                 self.checker.add(
                     row.line, "name", f"{name!r} at this account already appears on line {seen[key]}"
                 )
@@ -491,7 +510,7 @@ class _Importer:
         now = utcnow()
         for row in self._checking(rows):
             kind = (row.get("type") or "").lower()
-            if kind not in ACTIVITY_TYPES:
+            if kind and kind not in ACTIVITY_TYPES:
                 self.checker.add(
                     row.line, "type", f"{kind!r} is not an activity type; one of {', '.join(ACTIVITY_TYPES)}"
                 )
@@ -574,6 +593,8 @@ class _Importer:
         articles: dict[str, dict[str, Any]] = {}
         for row in self._checking(rows):
             key = row.get("article") or ""
+            if not key:
+                continue
             article = articles.setdefault(
                 key, {"line": row.line, "title": None, "answer": None, "questions": []}
             )

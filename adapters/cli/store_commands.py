@@ -117,9 +117,26 @@ def run_demo(args: argparse.Namespace) -> int:
             print(f"  {name:<18} {role:<8} {email}")
     rep = admin.first_rep_email(runtime)
     runtime.close()
-    if rep is None or not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if rep is None:
+        return 0
+    not_terminals = [
+        name for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout)) if not stream.isatty()
+    ]
+    if not_terminals:
+        print(_chat_not_opened(not_terminals, rep, args), file=sys.stderr)
         return 0
     from adapters.cli.chat_commands import run_chat
 
     print(f'\nOpening the chat as {rep}; try "what\'s on my plate today" or "help".')
     return run_chat(argparse.Namespace(**{**vars(args), "user": rep, "role": "staff", "jsonl": False}))
+
+
+def _chat_not_opened(not_terminals: list[str], rep: str, args: argparse.Namespace) -> str:
+    """Why `crm demo` seeded but opened no chat, and the command that opens it."""
+    which = " and ".join(not_terminals)
+    verb = "are" if len(not_terminals) > 1 else "is"
+    same_db = " with the same --db" if getattr(args, "db", None) else ""
+    return (
+        f"crm demo: chat not opened: {which} {verb} not a terminal; "
+        f"run crm chat --as {rep}{same_db} in a terminal to talk to the demo company."
+    )

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from assistant import records
 from assistant.messages import Reply, Table
 from assistant.replies import day, money, say
+from assistant.skills.naming import proper_name
 from assistant.turn import Ask, Outcome, Turn, undo_button
 from storage.models import Account, Activity, Task, name_key
 from storage.pipeline import default_pipeline
@@ -26,6 +27,7 @@ def create_account(turn: Turn, slots: dict[str, Any]) -> Outcome:
     if existing is not None:
         turn.remember(account_id=existing.id)
         return Reply(say("account_exists", account=existing.name))
+    name = proper_name(name)
     website = slots.get("website")
     domain = urlparse(website if "//" in website else f"//{website}").hostname if website else None
     account = Account(

@@ -7,9 +7,10 @@ from typing import Any
 from assistant import records
 from assistant.messages import Reply
 from assistant.replies import day, say
+from assistant.skills.naming import cased_account
 from assistant.turn import Outcome, Turn, undo_button
 from assistant.when import local
-from storage.models import Activity, Task
+from storage.models import Account, Activity, Deal, Task
 
 
 def activity_article(kind: str) -> str:
@@ -22,8 +23,19 @@ def activity_article(kind: str) -> str:
     }[kind]
 
 
+def _deal_of(turn: Turn, account: Account) -> Deal | None:
+    """The deal an activity with the account is about when none was named: its only open deal, else
+    the one the conversation is about (the context keeps a deal only with its own account), else none:
+    an activity is left unlinked rather than put on a guessed deal, and nobody is asked on every call."""
+    deals = records.open_deals(turn, account.id)
+    if len(deals) == 1:
+        return deals[0]
+    return next((d for d in deals if d.id == turn.context.deal_id), None)
+
+
 def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
     assert turn.user is not None
+    slots = cased_account(slots, lambda name: records.account_by_name(turn, name))
     question = records.create_account_if_confirmed(turn, slots)
     if question is not None:
         return question
@@ -32,7 +44,7 @@ def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
     account = hint or records.account(turn, slots)
     if contact is None and slots.get("contact") is not None:
         contact = records.contact(turn, slots, account)
-    deal = records.deal(turn, slots) if slots.get("deal") else None
+    deal = records.deal(turn, slots) if slots.get("deal") else _deal_of(turn, account)
     kind = slots.get("activity_type") or "note"
     when, has_time = local(slots["when"], turn.tz) if slots.get("when") else (turn.now, True)
     activity = Activity(
@@ -57,6 +69,8 @@ def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
         who=who,
         when=day(when if has_time else when.date(), turn.now.date()),
     )
+    if deal is not None:
+        text += " " + say("logged_deal", deal=deal.name)
     if slots.get("follow_up"):
         due, due_has_time = local(slots["follow_up"], turn.tz)
         task = Task(

@@ -13,8 +13,9 @@ from assistant.audit import snapshot
 from assistant.messages import Reply
 from assistant.permissions import can_change_deal
 from assistant.replies import day, money, say
+from assistant.skills.naming import cased_account, deal_name
 from assistant.turn import Ask, Outcome, Turn, undo_button
-from storage.models import Deal, name_key
+from storage.models import Account, Deal, name_key
 from storage.pipeline import default_pipeline
 
 
@@ -33,19 +34,55 @@ def _details(deal: Deal, today: date) -> str:
     return ", ".join(parts)
 
 
+DETAILS = ("amount", "close_date", "stage")  # what an answer to "which account, how much?" may also say
+# "new deal for them": the account the conversation is about, not a new account called "them"
+REFERENCES = {
+    f"{article}{noun}"
+    for article in ("", "this ", "that ", "the same ", "same ")
+    for noun in ("them", "they", "it", "one", "account", "company", "customer", "client")
+} - {"one", "account", "company", "customer", "client"}
+
+
+def _account_for_deal(turn: Turn, slots: dict[str, Any]) -> tuple[Account | None, bool] | Ask:
+    """The account the new deal is for and whether it came from the conversation ("new deal for them":
+    the reply says which); None when a new account is named. Naming none asks, whatever the
+    conversation was about."""
+    named = slots.get("account")
+    if isinstance(named, str) and named.casefold().strip() in REFERENCES:
+        if (account_id := turn.context.account_id) is not None:
+            found = turn.session.get(Account, account_id)
+            if found is not None and found.deleted_at is None:
+                return found, True
+        named = None
+    if named is None:
+        said = any(slots.get(k) is not None for k in DETAILS)
+        question = say("ask_deal_account") if said else say("ask_deal_account_amount")
+        return Ask("account", question, accepts=DETAILS)
+    return None, False
+
+
 def create_deal(turn: Turn, slots: dict[str, Any]) -> Outcome:
     assert turn.user is not None
-    question = records.create_account_if_confirmed(turn, slots)
-    if question is not None:
-        return question
-    account = records.account(turn, slots)
-    title = slots.get("deal") or say("deal_default_name", account=account.name)
+    found = _account_for_deal(turn, slots)
+    if isinstance(found, Ask):
+        return found
+    account, from_context = found
+    if account is None:
+        slots = cased_account(slots, lambda name: records.account_by_name(turn, name))
+        question = records.create_account_if_confirmed(turn, slots)
+        if question is not None:
+            return question
+        account = records.account(turn, slots)
+    if slots.get("amount") is None:
+        return Ask("amount", say("ask_deal_amount", account=account.name), accepts=DETAILS[1:])
+    said = slots.get("deal") if isinstance(slots.get("deal"), str) else None
+    title = deal_name(account.name, said) or say("deal_default_name", account=account.name)
     taken = set(
         turn.session.scalars(
             select(Deal.name_key).where(Deal.account_id == account.id, Deal.deleted_at.is_(None))
         )
     )
-    if slots.get("deal") and name_key(title) in taken:
+    if said and name_key(title) in taken:
         return Reply(say("deal_exists", account=account.name, deal=title))
     base, n = title, 2
     while name_key(title) in taken:
@@ -65,7 +102,10 @@ def create_deal(turn: Turn, slots: dict[str, Any]) -> Outcome:
     turn.session.add(deal)
     turn.audit.created(deal, say("undo_deal_created", deal=title))
     turn.remember(account_id=account.id, deal_id=deal.id)
-    return Reply(say("deal_created", deal=title, details=_details(deal, today)), buttons=undo_button())
+    text = say("deal_created", deal=title, details=_details(deal, today))
+    if from_context:
+        text += " " + say("deal_account_from_context", account=account.name)
+    return Reply(text, buttons=undo_button())
 
 
 CHANGES = ("stage", "amount", "close_date", "owner")

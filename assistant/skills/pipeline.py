@@ -1,6 +1,7 @@
 """query_deals and pipeline_report: exact answers from the store, as short tables.
 
-forecast = sum(amount x stage probability) over open deals closing in the period;
+forecast = sum(amount x stage probability) over open deals closing in the period, said beside what was
+won (closed) in the period already;
 won / lost = sums of deals won / lost (closed) in the period; win rate = won / (won + lost) by count.
 """
 
@@ -15,6 +16,7 @@ from sqlalchemy import Select, SQLColumnExpression, case, extract, func, select,
 from assistant import records
 from assistant.messages import Chart, Reply, Table
 from assistant.replies import day, money, percent, say
+from assistant.skills.quiet import active_since, quiet_since
 from assistant.turn import Outcome, Turn
 from assistant.when import period
 from storage.models import Account, Deal, DealTotal, User
@@ -71,7 +73,7 @@ def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
         since = turn.now - timedelta(days=int(slots["inactive_days"]))
     totalled = query  # without the inactivity filter, which the totals may take from deal_totals
     if since is not None:
-        query = query.where((Deal.last_activity_at.is_(None)) | (Deal.last_activity_at < since))
+        query = query.where(quiet_since(since))
     summable = (
         not slots.get("account") and slots.get("min_amount") is None and slots.get("max_amount") is None
     )
@@ -141,8 +143,8 @@ def _deal_totals(
     """(count, amount) of the deals `matching` selects, read from deal_totals.
 
     `matching` filters only on what deal_totals is keyed by (stage, period, owner); "no activity since"
-    is the totals less the deals active since, counted from ix_deals_recent_activity alone (the quiet
-    ones would need the table: last_activity_at IS NULL).
+    is the totals less the deals active since (assistant/skills/quiet.py): those with a later activity,
+    counted from ix_deals_recent_activity, and those without any created later.
     """
     query = select(
         func.coalesce(func.sum(DealTotal.deals), 0), func.coalesce(func.sum(DealTotal.amount_cents), 0)
@@ -156,7 +158,7 @@ def _deal_totals(
     count, cents = turn.session.execute(query).one()
     amount = Decimal(cents) / 100
     if since is not None:
-        active = matching.where(Deal.last_activity_at >= since).subquery()
+        active = matching.where(active_since(since)).subquery()
         recent = select(func.count(), func.coalesce(func.sum(active.c.amount), 0))
         n, value = turn.session.execute(recent).one()
         count, amount = count - n, amount - Decimal(value)
@@ -206,6 +208,9 @@ def pipeline_report(turn: Turn, slots: dict[str, Any]) -> Outcome:
     table = chart = None
     if rows:
         table, chart = _group_table(group, rows, metric, len(rows[0]) - 3, pipeline, text)
+    if metric == "forecast":  # what is won already is no longer in the forecast: say it beside it
+        _rows, won, won_amount, _wins = _report_from_totals(turn, "won", True, ("won",), span, owner, None)
+        text += " " + say("report_forecast_won", count=won, amount=money(won_amount))
     return Reply(text, table=table, chart=chart)
 
 

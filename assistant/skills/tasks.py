@@ -3,6 +3,7 @@ and the skill behind a reminder's snooze buttons."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,9 +18,96 @@ from assistant.permissions import can_change_task
 from assistant.replies import day, say
 from assistant.turn import Ask, Choose, Outcome, Turn, undo_button
 from assistant.when import local, period
-from storage.models import Task, User
+from storage.models import Account, Contact, Task, User
 
 SNOOZE = timedelta(hours=1)  # "remind me again" without a time
+
+
+# "remind me to call": a verb that needs a person. The title is completed with whom ("call Jane Doe",
+# "follow up with Acme Corporation") once the answer names someone.
+PERSON_VERBS = {
+    "call": "call",
+    "call back": "call back",
+    "ring": "ring",
+    "phone": "phone",
+    "email": "email",
+    "e-mail": "e-mail",
+    "mail": "mail",
+    "text": "text",
+    "ping": "ping",
+    "message": "message",
+    "meet": "meet",
+    "meet with": "meet with",
+    "visit": "visit",
+    "chase": "chase",
+    "contact": "contact",
+    "follow up": "follow up with",
+    "follow up with": "follow up with",
+    "reach out": "reach out to",
+    "reach out to": "reach out to",
+    "check": "check in with",  # the parser keeps "check" of "check in"
+    "check in": "check in with",
+    "check in with": "check in with",
+    "get back to": "get back to",
+    "write to": "write to",
+    "talk to": "talk to",
+    "speak to": "speak to",
+}
+PRONOUNS = {"them", "him", "her", "they"}
+
+
+def _person_verb(title: str) -> tuple[str, bool] | None:
+    """('call', False) for "call", ('call', True) for "call them": a task that is only a verb (and a
+    pronoun) and says nobody; None for a task that says what it is."""
+    words = re.sub(r"[^\w\s-]", " ", title.casefold()).split()
+    pronoun = bool(words) and words[-1] in PRONOUNS
+    phrase = " ".join(words[:-1] if pronoun else words)
+    verb = PERSON_VERBS.get(phrase)
+    return (verb, pronoun) if verb else None
+
+
+def _whom(turn: Turn, slots: dict[str, Any]) -> str | None:
+    """Whom the task is about, as its title names them: the contact, else the deal, else the account."""
+    if slots.get("contact"):
+        contact = records.contact(turn, slots)
+        return contact.name if contact else None
+    if slots.get("deal"):
+        return records.deal(turn, slots).name
+    if slots.get("account"):
+        return records.account(turn, slots).name
+    return None
+
+
+def _complete_title(turn: Turn, slots: dict[str, Any]) -> dict[str, Any] | Ask:
+    """A task that is only a verb ("remind me to call") asks whom and when before anything is created;
+    "call them" takes whom from the conversation. The slots come back with a full title."""
+    assert turn.user is not None
+    title = slots["task"]
+    bare = _person_verb(title)
+    if bare is None:
+        return slots
+    verb, pronoun = bare
+    slots = dict(slots)
+    if pronoun and not any(slots.get(k) for k in ("contact", "account", "deal")):
+        context = turn.context
+        contact = turn.session.get(Contact, context.contact_id) if context.contact_id else None
+        account = turn.session.get(Account, context.account_id) if context.account_id else None
+        if contact is not None and contact.deleted_at is None:
+            slots["contact"] = contact.name
+        elif account is not None and account.deleted_at is None:
+            slots["account"] = account.name
+    whom = _whom(turn, slots)
+    assignee = records.user(turn, slots.get("assignee"))
+    you = assignee.name if assignee is not None and assignee.id != turn.user.id else say("you")
+    if whom is None:
+        if slots.get("due"):
+            return Ask("contact", say("ask_task_whom", who=you, verb=verb), accepts=("account", "deal"))
+        question = say("ask_task_whom_when", who=you, verb=verb)
+        return Ask("contact", question, accepts=("account", "deal", "due"))
+    if not slots.get("due"):
+        return Ask("due", say("ask_task_when", who=you, verb=verb, whom=whom))
+    slots["task"] = f"{verb} {whom}"
+    return slots
 
 
 def create_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
@@ -27,6 +115,10 @@ def create_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
     title = slots.get("task")
     if not title:
         return Ask("task", say("ask_task"))
+    completed = _complete_title(turn, slots)
+    if isinstance(completed, Ask):
+        return completed
+    slots, title = completed, completed["task"]
     assignee = records.user(turn, slots.get("assignee")) or turn.user
     due: datetime | None = None
     has_time = False
@@ -62,17 +154,30 @@ def create_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
     return Reply(text, buttons=undo_button())
 
 
-def _task_rows(turn: Turn, tasks: list[Task]) -> Table:
+def _overdue(task: Task, turn: Turn) -> bool:
+    """Open and due before today: what a list marks, and what 'today' brings along."""
+    return (
+        task.status == "open"
+        and task.due_at is not None
+        and task.due_at.astimezone(turn.tz).date() < turn.now.date()
+    )
+
+
+def _task_rows(turn: Turn, tasks: list[Task], mark_overdue: bool) -> Table:
     today = turn.now.date()
     rows = []
     for task in tasks:
         due = task.due_at.astimezone(turn.tz) if task.due_at else None
         when = day(due if task.due_has_time else due.date(), today) if due else "-"
+        if mark_overdue and _overdue(task, turn):
+            when += say("task_overdue_mark")
         rows.append((when, task.title, task.account.name if task.account else "-"))
     return Table(("Due", "Task", "Account"), tuple(rows))
 
 
-def list_tasks(turn: Turn, slots: dict[str, Any]) -> Outcome:
+def list_tasks(turn: Turn, slots: dict[str, Any], *, overdue_too: bool = True) -> Outcome:
+    """The assignee's tasks by status and period. Open tasks due in a period that takes in today come
+    with the overdue ones (`overdue_too`), and every list of open tasks marks those overdue."""
     assert turn.user is not None
     assignee: User = records.user(turn, slots.get("assignee")) or turn.user
     status = slots.get("status") or "open"
@@ -85,7 +190,10 @@ def list_tasks(turn: Turn, slots: dict[str, Any]) -> Outcome:
         start = datetime.combine(span[0], datetime.min.time(), turn.tz)
         end = datetime.combine(span[1] + timedelta(days=1), datetime.min.time(), turn.tz)
         column = Task.completed_at if status == "done" else Task.due_at
-        query = query.where(column >= start, column < end)
+        if status == "open" and overdue_too and span[0] <= turn.now.date() <= span[1]:
+            query = query.where(column < end)  # and everything still open from before
+        else:
+            query = query.where(column >= start, column < end)
     query = query.options(selectinload(Task.account)).order_by(Task.due_at.is_(None), Task.due_at)
     tasks = list(turn.session.scalars(query.limit(50)))
     label = {
@@ -95,11 +203,14 @@ def list_tasks(turn: Turn, slots: dict[str, Any]) -> Outcome:
     }[status]
     if not tasks:
         return Reply(say("no_tasks", status=label))
+    mark = status == "open"
+    late = sum(_overdue(t, turn) for t in tasks) if mark else 0
+    overdue = say("tasks_overdue_count", n=late) if late else ""
     if assignee.id == turn.user.id:
-        title = say("tasks_header_yours", status=label, n=len(tasks))
+        title = say("tasks_header_yours", status=label, n=len(tasks), overdue=overdue)
     else:
-        title = say("tasks_header_theirs", name=assignee.name, status=label, n=len(tasks))
-    return Reply(title, table=_task_rows(turn, tasks))
+        title = say("tasks_header_theirs", name=assignee.name, status=label, n=len(tasks), overdue=overdue)
+    return Reply(title, table=_task_rows(turn, tasks, mark))
 
 
 def _likeness(said: str, title: str) -> float:
