@@ -98,6 +98,14 @@ def contact(turn: Turn, slots: dict[str, Any], account_hint: Account | None = No
     return found[0]
 
 
+def contact_in_context(turn: Turn) -> Contact | None:
+    """The contact the talk is about, if it is one (a turn about another account forgot it)."""
+    if (contact_id := turn.context.contact_id) is None:
+        return None
+    found = turn.session.get(Contact, contact_id)
+    return found if found is not None and found.deleted_at is None else None
+
+
 def _choose_contact(turn: Turn, options: list[str]) -> Choose:
     """Which contact: each shown with the account that tells them apart ("the globex one")."""
     rows = turn.session.execute(

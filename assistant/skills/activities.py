@@ -40,6 +40,8 @@ def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
     if question is not None:
         return question
     contact = records.contact(turn, slots)
+    if contact is None and not any(slots.get(k) for k in ("account", "contact", "deal")):
+        contact = records.contact_in_context(turn)  # "log a call with her": the person just talked about
     hint = contact.account if contact is not None and slots.get("account") is None else None
     account = hint or records.account(turn, slots)
     if contact is None and slots.get("contact") is not None:
