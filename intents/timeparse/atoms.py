@@ -50,6 +50,7 @@ class _Atom:
     relative_week: bool = False
     offset: tuple[int, str] | None = None  # signed amount and unit for "a week from"
     absolute: bool = False  # a calendar date ("dec 5", "the 15th"), not a relative word
+    today: bool = False  # a clock time that, said without a day, is today in either direction ("eod")
 
 
 @dataclass(slots=True)

@@ -29,6 +29,7 @@ from intents.timeparse.calendar import (
 )
 from intents.timeparse.vocabulary import (
     _ALL_UNITS,
+    _CONTEXT_WORDS,
     _DAY_UNITS,
     _MON,
     _MONTHS,
@@ -40,6 +41,7 @@ from intents.timeparse.vocabulary import (
     _STRONG_MONTHS,
     _TMRW,
     _WD,
+    _WEAK_WEEKDAY_NOT_AFTER,
     _WEAK_WEEKDAYS,
     _WEEKDAYS,
     _YDAY,
@@ -104,8 +106,29 @@ def _weekday(m: re.Match[str], c: _Ctx) -> _Atom | None:
     else:
         day = _bare_weekday(c, wd)
         bare = True
-    weak = not m["mod"] and not post and m["wd"] in _WEAK_WEEKDAYS
+    weak = (
+        not m["mod"]
+        and not post
+        and m["wd"] in _WEAK_WEEKDAYS
+        and _prev_word(c, m.start()) not in _CONTEXT_WORDS  # "on sat at 10" is as good as "on saturday"
+        and not _day_at_clause_end(m, c)
+    )
     return _Atom(m.start(), m.end(), "date", day=day, weak=weak, weekday=bare, bare_ok=True)
+
+
+# What may follow an abbreviated day at the end of a clause: the end, punctuation, or its own dot ("mon.").
+_CLAUSE_END = re.compile(r"\.?\s*(?:$|[,;:!?)\]]|\.(?![a-z0-9])|[-–—]\s)|\.\s")
+
+
+def _day_at_clause_end(m: re.Match[str], c: _Ctx) -> bool:
+    """ "call jane sat", "follow up mon.": a word-like day abbreviation ("sat", "sun", "mon", "wed") that
+    ends a clause (or the message: "sat?") is a day, unless a subject, an article or a verb comes before it
+    ("we sat", "the sun")."""
+    if m.start() > 0 and c.lower[m.start() - 1] in "'’-":
+        return False  # "c'mon"
+    if _CLAUSE_END.match(c.lower, m.end()) is None:
+        return False
+    return _prev_word(c, m.start()) not in _WEAK_WEEKDAY_NOT_AFTER
 
 
 @_pattern(rf"\b(?P<wk>next|this|last)\s+week(?:'s)?\s*,?\s*(?:on\s+)?(?P<wd>{_WD})\b")

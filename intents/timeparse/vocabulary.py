@@ -28,6 +28,7 @@ _MONTHS: dict[str, int] = _WORDS["months"]
 _STRONG_MONTHS: frozenset[str] = frozenset(_WORDS["strong_months"])
 _WEEKDAYS: dict[str, int] = _WORDS["weekdays"]
 _WEAK_WEEKDAYS: frozenset[str] = frozenset(_WORDS["weak_weekdays"])
+_WEAK_WEEKDAY_NOT_AFTER: frozenset[str] = frozenset(_WORDS["weak_weekday_not_after"])
 _TOMORROW: list[str] = _WORDS["tomorrow"]
 _YESTERDAY: list[str] = _WORDS["yesterday"]
 _CONTEXT_WORDS: frozenset[str] = frozenset(_WORDS["context_words"])
@@ -52,8 +53,8 @@ _TMRW = _alt(_TOMORROW)
 _YDAY = _alt(_YESTERDAY)
 _HOURW = _alt([*list(_UNITS), "ten", "eleven", "twelve"])
 _MINW = rf"(?:oh[\s-]?(?:{_U})|o[\s-](?:{_U})|(?:twenty|thirty|forty|fourty|fifty)(?:[\s-]?(?:{_U}))?|{_T})"
-_MER = r"(?P<mer>\s*(?:a\.?\s?m\b\.?|p\.?\s?m\b\.?)|[ap](?![a-z0-9]))"
-_MER_SPACED = r"(?P<mer>\s*(?:a\.?\s?m\b\.?|p\.?\s?m\b\.?))"
+_MER = r"(?P<mer>\s*(?:a\.?\s?m(?:\b|(?=ish\b))\.?|p\.?\s?m(?:\b|(?=ish\b))\.?)|[ap](?![a-z0-9]))"
+_MER_SPACED = r"(?P<mer>\s*(?:a\.?\s?m(?:\b|(?=ish\b))\.?|p\.?\s?m(?:\b|(?=ish\b))\.?))"
 _DAY_UNITS = r"business\s+days?|working\s+days?|days?|weeks?|wks?|fortnights?|months?|mths?|mos?|years?|yrs?"
 _ALL_UNITS = _DAY_UNITS + r"|hours?|hrs?|minutes?|mins?"
 _YEAR = r"(?:19|20)[0-9]{2}"
