@@ -35,7 +35,7 @@ class _Atom:
 
     start: int
     end: int
-    role: str  # date | period | clock | part | dt | offset | weekof
+    role: str  # date | period | clock | part | dt | offset | weekof | none (words that are no time)
     day: date | None = None
     period: Period | None = None
     dt: datetime | None = None

@@ -7,6 +7,7 @@ same length at the same place.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from intents.timeparse.atoms import Period, Rule, _Atom, _Ctx, _follow_ok, _prev_word, rule_registry
@@ -240,6 +241,10 @@ def _quarter_year(m: re.Match[str], c: _Ctx, q: int) -> int:
         return y + 1
     if mod in ("last", "previous") and q >= current:
         return y - 1
+    if not mod and c.future and q < current:
+        return y + 1  # "forecast for q1" said in November: the coming Q1
+    if not mod and not c.future and q > current:
+        return y - 1  # "won in q4" said in February: the Q4 just gone
     return y
 
 
@@ -439,6 +444,76 @@ def _mid_unit(m: re.Match[str], c: _Ctx) -> _Atom | None:
     return _edge_atom(m, c, "mid")
 
 
+_NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
+        "5th": 5, "last": -1, "final": -1, "second-to-last": -2, "penultimate": -2}  # fmt: skip
+
+
+@_pattern(
+    rf"\b(?:the\s+)?(?P<n>{'|'.join(sorted(_NTH, key=len, reverse=True))})\s+"
+    rf"(?P<what>{_WD}|(?:(?P<bday>business|working|work|week)\s*)?day)\s+(?:of|in)\s+" + _END_TARGET
+)
+def _nth_in_period(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """ "the first tuesday of october", "last monday of march", "second friday of next month", "the last
+    day of the month", "the first business day of q1": counted from the start (or the end) of a period."""
+    if _prev_word(c, m.start()) in ("every", "each"):
+        return _Atom(m.start(), m.end(), "none")  # recurring: no date, and no "monday" inside it either
+    n, what = _NTH[m["n"]], m["what"]
+    wd = _WEEKDAYS.get(what)
+
+    def pick(period: Period) -> date:
+        first, last = period
+        step = timedelta(days=1 if n > 0 else -1)
+        d, left = (first if n > 0 else last), abs(n)
+        while first <= d <= last:
+            if (d.weekday() == wd) if wd is not None else (not m["bday"] or d.weekday() < 5):
+                left -= 1
+                if not left:
+                    return d
+            d += step
+        raise ValueError("no such day in the period")  # "the fifth monday" of a month that has four
+
+    try:
+        day = _target_day(m, c, pick)
+    except ValueError:
+        return _Atom(m.start(), m.end(), "none")  # "the fifth monday of next month" when it has four
+    return _Atom(m.start(), m.end(), "date", day=day, absolute=True, bare_ok=True)
+
+
+def _target_day(m: re.Match[str], c: _Ctx, pick: Callable[[Period], date]) -> date:
+    """The day `pick` chooses in the period _END_TARGET names; without this/next/a year, the first such day
+    on the right side of today for the direction ("the first monday of october" said in November)."""
+    mod, unit = m["mod"], m["unit"]
+    if unit:
+        funcs = _PERIOD_FUNCS[_unit_name(unit)]
+        if mod:
+            return pick(funcs(c.today, {"this": 0, "current": 0, "last": -1, "previous": -1}.get(mod, 1)))
+        return _directed(c, lambda k: pick(funcs(c.today, k)))
+    if m["mon"]:
+        mon = _MONTHS[m["mon"]]
+        year = _year_value(m["year"])
+        if year is None and mod:
+            cur = c.today.month
+            year = c.today.year + {"this": 0, "current": 0}.get(mod, 0)
+            if mod in ("next", "coming", "following") and mon <= cur:
+                year += 1
+            elif mod in ("last", "previous") and mon >= cur:
+                year -= 1
+        if year is not None:
+            return pick((date(year, mon, 1), date(year, mon, _month_len(year, mon))))
+        return _directed(c, lambda k: pick((date(c.today.year + k, mon, 1), _last_of(c.today.year + k, mon))))
+    if m["q"]:
+        q, qyear = int(m["q"]), _year_value(m["qyear"])
+        if qyear is not None:
+            return pick(_quarter_of(qyear, q))
+        return _directed(c, lambda k: pick(_quarter_of(c.today.year + k, q)))
+    return pick(_year(date(int(m["yr"]), 1, 1), 0))
+
+
+def _last_of(y: int, mon: int) -> date:
+    """The last day of a month."""
+    return date(y, mon, _month_len(y, mon))
+
+
 def _edge_date(unit: str, which: str, period: Period) -> date | Period | None:
     """The start/end/mid day of a period, or the early/late part of a month (None if not meaningful)."""
     start, end = period
@@ -490,8 +565,17 @@ def _edge_atom(m: re.Match[str], c: _Ctx, which: str) -> _Atom | None:
 
             value = _directed(c, make)
     elif groups.get("q"):
-        q = int(groups["q"])
-        value = _edge_date("quarter", which, _quarter_of(_year_value(groups.get("qyear")) or c.today.year, q))
+        q, qyear = int(groups["q"]), _year_value(groups.get("qyear"))
+        if qyear is not None:
+            value = _edge_date("quarter", which, _quarter_of(qyear, q))
+        else:  # "end of q1" said in November is the coming one (or the last one, looking back)
+
+            def make_q(k: int) -> date:
+                edge = _edge_date("quarter", which, _quarter_of(c.today.year + k, q))
+                assert isinstance(edge, date)
+                return edge
+
+            value = _directed(c, make_q)
     elif groups.get("yr"):
         value = _edge_date("year", which, _year(date(int(groups["yr"]), 1, 1), 0))
     else:
