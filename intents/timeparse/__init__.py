@@ -38,6 +38,14 @@ Decisions where the contract is silent (tests/nlu/time_cases.json pins each one 
   "every first monday" is recurring (no date); "the fifth monday" of a month that has four is nothing.
 - Ranges: "between A and B", "A - B", "A through B", "from A until B" give one period. "from A to B" is
   left as two mentions, because "push it from dec 5 to dec 20" is a move, not a range.
+- Holidays (data/holidays.json: fixed dates, nth weekdays, Easter-based) without a year are the next one,
+  today included, in future mode and the last one in past mode; "next christmas" is the next one after
+  today. A greeting ("merry christmas") or an adjective ("the christmas party") is no date.
+- "eod"/"cob" without a day is today at 17:00 in either direction, even when said after 17:00.
+- Clock times: "half three" is 15:30 (British half past, the bare-hour rule for the hour); "3ish", "about
+  3pm", "around 3" are the same clock time; "15h30" is 24-hour; "at 3.30" needs its "at"/"by"...
+- "sat", "sun", "mon", "wed" are days after on/by/next..., with an attached time or date, or at the end of a
+  clause ("call jane sat", "mon.") unless a subject, article or auxiliary comes before ("we sat").
 - Recurring days ("every monday", "mondays") are not dates. Zone names after a time ("3pm est") are ignored.
 - Ambiguous words need support: "may", "march", "april", "june", "august" and month abbreviations alone need
   a preposition before them ("in may", "by march", "closing june") or a day/year; "mon", "wed", "sat", "sun"

@@ -17,6 +17,7 @@ from intents.timeparse.calendar import (
     _calendar_day,
     _cardinal,
     _directed,
+    _holiday_date,
     _monday,
     _month,
     _month_len,
@@ -32,6 +33,9 @@ from intents.timeparse.vocabulary import (
     _ALL_UNITS,
     _CONTEXT_WORDS,
     _DAY_UNITS,
+    _HOLIDAY,
+    _HOLIDAY_NOT_AFTER,
+    _HOLIDAY_PATTERNS,
     _MON,
     _MONTHS,
     _NUMERIC_BAD_FOLLOW,
@@ -444,6 +448,33 @@ def _mid_unit(m: re.Match[str], c: _Ctx) -> _Atom | None:
     return _edge_atom(m, c, "mid")
 
 
+@_pattern(
+    rf"\b(?:(?P<mod>this|next|last|coming|past|previous)\s+)?(?P<name>{_HOLIDAY})(?![\w'’])"
+    rf"(?:\s*,?\s*(?:(?P<year>{_YEAR})(?![0-9:])|(?P<ymod>this|next|last)\s+year\b))?"
+)
+def _holiday(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """ "christmas eve", "new year's day", "thanksgiving", "good friday", "black friday 2027": the holidays of
+    data/holidays.json. Not a greeting ("merry christmas") nor an adjective ("the christmas party")."""
+    if _prev_word(c, m.start()) in _HOLIDAY_NOT_AFTER or not _follow_ok(c, m.end()):
+        return None
+    name = next(n for regex, n in _HOLIDAY_PATTERNS if regex.fullmatch(m["name"]))
+    year = _year_value(m["year"])
+    if m["ymod"]:
+        year = c.today.year + {"this": 0, "next": 1, "last": -1}[m["ymod"]]
+    mod = m["mod"]
+    if year is None and mod == "this":
+        year = c.today.year
+    if year is not None:
+        day = _holiday_date(name, year)
+    elif mod in ("next", "coming"):  # the next one after today
+        day = min(d for d in (_holiday_date(name, c.today.year + k) for k in (0, 1)) if d > c.today)
+    elif mod in ("last", "past", "previous"):  # the last one before today
+        day = max(d for d in (_holiday_date(name, c.today.year - k) for k in (0, 1)) if d < c.today)
+    else:
+        day = _directed(c, lambda k: _holiday_date(name, c.today.year + k))
+    return _Atom(m.start(), m.end(), "date", day=day, absolute=True, bare_ok=True)
+
+
 _NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
         "5th": 5, "last": -1, "final": -1, "second-to-last": -2, "penultimate": -2}  # fmt: skip
 
@@ -633,9 +664,12 @@ def _offset_atom(m: re.Match[str], c: _Ctx, n: float, unit: str, sign: int) -> _
     return _Atom(m.start(), m.end(), "date", day=_shift(c.today, sign * int(n), unit), bare_ok=True)
 
 
-@_pattern(rf"\b(?P<n>{_QTY})\s+(?P<unit>{_DAY_UNITS})\s+(?P<rel>from|after|before)\b")
+@_pattern(rf"\b(?:(?P<n>{_QTY})\s+(?P<unit>{_DAY_UNITS})|the\s+day)\s+(?P<rel>from|after|before)\b")
 def _offset_prefix(m: re.Match[str], c: _Ctx) -> _Atom | None:
-    """ "a week from" / "3 days before": applied to the date that follows ("a week from friday")."""
+    """ "a week from" / "3 days before" / "the day after": applied to the date that follows ("a week from
+    friday", "the day after christmas"); with no date after it, it is dropped."""
+    if not m["n"]:
+        return _Atom(m.start(), m.end(), "offset", offset=(-1 if m["rel"] == "before" else 1, "day"))
     n = int(_cardinal(m["n"]))
     if n <= 0 or n > 1000:
         return None

@@ -34,6 +34,35 @@ _YESTERDAY: list[str] = _WORDS["yesterday"]
 _CONTEXT_WORDS: frozenset[str] = frozenset(_WORDS["context_words"])
 _ORDINAL_CONTEXT = _CONTEXT_WORDS - {"of", "this", "next", "last", "for"}
 _PART_HOURS = {"morning": 9, "afternoon": 14, "evening": 18}
+_HOLIDAYS: dict[str, Any] = read_json("holidays.json")
+_HOLIDAY_NOT_AFTER: frozenset[str] = frozenset(_HOLIDAYS["not_after"])
+
+
+def _holiday_regex(name: str) -> str:
+    """A holiday's name as a regex: "'s" may be said as "s" (or, inside the name, not at all), "st" as
+    "st." or "saint", and words may be joined by spaces or hyphens ("new-year's-eve")."""
+    words = []
+    for i, word in enumerate(name.split()):
+        last = i == len(name.split()) - 1
+        if word == "st":
+            words.append(r"(?:st\.?|saint)")
+        elif word.endswith("'s"):
+            words.append(re.escape(word[:-2]) + (r"['’]?s" if last else r"(?:['’]?s)?"))
+        elif word.endswith("s'"):
+            words.append(re.escape(word[:-1]) + r"['’]?")
+        else:
+            words.append(re.escape(word))
+    return r"[\s-]+".join(words)
+
+
+_HOLIDAY_NAMES: list[str] = [
+    n for kind in ("fixed", "nth_weekday", "easter", "after") for n in _HOLIDAYS[kind]
+]
+# longest first, so that "christmas eve" is tried before "christmas"
+_HOLIDAY = "|".join(_holiday_regex(n) for n in sorted(_HOLIDAY_NAMES, key=len, reverse=True))
+_HOLIDAY_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(_holiday_regex(n)), n) for n in sorted(_HOLIDAY_NAMES, key=len, reverse=True)
+]
 
 
 def _alt(words: Iterable[str]) -> str:
