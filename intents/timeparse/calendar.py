@@ -72,6 +72,8 @@ _PERIOD_FUNCS: dict[str, Callable[[date, int], Period]] = {
 def _unit_name(u: str) -> str:
     """Canonical unit name for the many spellings ("wks", "mos", "business days")."""
     u = u.rstrip("s")
+    if u.endswith("year"):
+        return "year"  # "fiscal year": the calendar year, as no fiscal year start is known here
     if u.startswith(("business", "working")):
         return "bday"
     if u in ("wk", "week"):

@@ -6,7 +6,7 @@ import re
 
 from intents.timeparse.atoms import Rule, _Atom, _Ctx, _follow_ok, _prev_word, rule_registry
 from intents.timeparse.calendar import _bare_hour, _cardinal, _minute_words
-from intents.timeparse.vocabulary import _HOURW, _MER, _MER_SPACED, _MINW
+from intents.timeparse.vocabulary import _HOURW, _MER, _MER_SPACED, _MINW, _WEEKDAYS
 
 CLOCK_RULES: list[Rule] = []
 _pattern = rule_registry(CLOCK_RULES)
@@ -114,15 +114,19 @@ def _word_clock(m: re.Match[str], c: _Ctx, guard: bool) -> _Atom | None:
 
 
 @_pattern(
-    rf"(?<![\w@])(?:(?P<pre>at|around|by|before|until|till)\s+)?(?P<q>half|(?:a\s+)?quarter|five|ten|twenty"
-    rf"(?:[\s-]five)?)\s+(?P<rel>past|after|to|till|til|of)\s+(?P<h>[0-9]{{1,2}}|{_HOURW})\b(?![:.][0-9]){_MER_SPACED}?{_ISH}"
+    rf"(?<![\w@])(?:(?P<pre>at|{_APPROX}|by|before|until|till)\s+)?(?P<q>half|(?:a\s+)?quarter|five|ten|twenty"
+    rf"(?:[\s-]five)?|[0-9]{{1,2}})(?P<mins>\s+min(?:ute)?s?)?\s+(?P<rel>past|after|to|till|til|of)\s+"
+    rf"(?P<h>[0-9]{{1,2}}|{_HOURW})(?:\b|(?=ish\b))(?![:.][0-9]){_MER_SPACED}?{_ISH}"
 )
 def _clock_past(m: re.Match[str], c: _Ctx) -> _Atom | None:
-    """ "half past three", "quarter to four", "ten past 9"."""
+    """ "half past three", "quarter to four", "ten past 9", "25 past 3", "10 minutes to 4"."""
     h = int(m["h"]) if m["h"].isdigit() else int(_cardinal(m["h"]))
     q = m["q"]
     mins = 30 if q == "half" else 15 if "quarter" in q else int(_cardinal(q))
-    if m["rel"] in ("to", "till", "til", "of"):
+    back = m["rel"] in ("to", "till", "til", "of")
+    if q.isdigit() and not (1 <= mins <= 30 and (m["mins"] or not back)):
+        return None  # "5 to 6pm" is a range; "10 minutes to 4" is 15:50
+    if back:
         h, mins = h - 1, 60 - mins
         if q == "half":
             return None  # "half to" is not a time
@@ -133,7 +137,7 @@ def _clock_past(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 
 @_pattern(
-    rf"(?<![\w@]){_PRE_REQ}?half\s+(?P<h>[0-9]{{1,2}}|{_HOURW})\b(?![:.,/][0-9]|\s*%){_MER_SPACED}?{_ISH}"
+    rf"(?<![\w@]){_PRE_REQ}?half\s+(?P<h>[0-9]{{1,2}}|{_HOURW})(?:\b|(?=ish\b))(?![:.,/][0-9]|\s*%){_MER_SPACED}?{_ISH}"
 )
 def _clock_half(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "half three" (British: half past three, 15:30 in business hours), "half 10", "at half eight"."""
@@ -173,7 +177,59 @@ def _clock_h(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 
 @_pattern(
-    r"(?<![\w@])(?:(?P<pre>at|around|by|before|until|till)\s+)?(?:12\s*)?"
+    rf"(?<![\w@:.$£€#]){_PRE_REQ}?(?P<h>[0-9]{{1,2}})[\s-]+(?:(?P<mw>{_MINW})\b|(?P<md>[0-5][0-9])(?![0-9:.,/]))"
+    rf"{_MER_SPACED}?{_ISH}"
+)
+def _clock_digit_words(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """ "at 3 thirty", "3 thirty pm", "at 10 45" (speech-recogniser text): needs "at"/"by"... or am/pm."""
+    if not (m["pre"] or m["at"] or m["mer"]):
+        return None
+    h = int(m["h"])
+    mi = int(m["md"]) if m["md"] else _minute_words(m["mw"])
+    if m["mer"]:
+        hm = _meridiem(h, m["mer"])
+        return None if hm is None else _clock_atom(m, c, hm, mi, True)
+    explicit = m["h"].startswith("0") or h > 12
+    return _clock_atom(m, c, h if explicit else _bare_hour(h), mi, explicit, guard=True)
+
+
+_BEFORE_PART = re.compile(
+    r"\s+(?:in\s+the\s+(?:morning|afternoon|evening)|at\s+night|(?:to|this)(?:night|nite)\b|(?:this|tomorrow|tmrw)"
+    r"\s+(?:morning|afternoon|evening|night)\b)"
+)
+_NOT_BEFORE_PART_HOUR = frozenset(
+    {"top", "the", "a", "of", "my", "our", "first", "last", "next", "only", "about"}
+)
+
+
+@_pattern(
+    rf"(?<![\w@:.$£€#])(?P<h>[0-9]{{1,2}}|{_HOURW})(?::(?P<m>[0-5][0-9]))?(?=\s+(?:in|at|to|this|tomorrow|tmrw))"
+)
+def _clock_before_part(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """ "3 in the afternoon" (15:00), "10 in the morning", "8 tonight" (20:00): the part of day that follows
+    says am or pm (the grouping applies it)."""
+    if _BEFORE_PART.match(c.lower, m.end()) is None or _prev_word(c, m.start()) in _NOT_BEFORE_PART_HOUR:
+        return None
+    h = int(m["h"]) if m["h"].isdigit() else int(_cardinal(m["h"]))
+    if not 1 <= h <= 12:
+        return None
+    return _clock_atom(m, c, _bare_hour(h), int(m["m"] or 0), False)
+
+
+_DAY_WORD = re.compile(r"(?:today|tomorrow|tmrw|tmr|tomorow|" + "|".join(_WEEKDAYS) + r")\.?\s+$")
+
+
+@_pattern(r"(?<=[a-z.])\s+(?P<ap>am|pm|a\.m\.|p\.m\.)(?![\w.])")
+def _day_am_pm(m: re.Match[str], c: _Ctx) -> _Atom | None:
+    """ "tomorrow am", "fri pm": am/pm right after a day is its morning or afternoon."""
+    if _DAY_WORD.search(c.lower, max(0, m.start() - 12), m.start("ap")) is None:
+        return None
+    part = "morning" if m["ap"].startswith("a") else "afternoon"
+    return _Atom(m.start("ap"), m.end(), "part", part=part)
+
+
+@_pattern(
+    rf"(?<![\w@])(?:(?P<pre>at|{_APPROX}|by|before|until|till)\s+)?(?:12\s*)?"
     r"(?P<w>noon|midday|mid-day|noontime|lunchtime|midnight)(?:\b|(?=ish\b))" + _ISH
 )
 def _noon(m: re.Match[str], c: _Ctx) -> _Atom | None:
@@ -183,7 +239,7 @@ def _noon(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 @_pattern(
     r"(?<![\w@])(?:(?P<pre>by|before|until|till)\s+)?(?:the\s+)?(?:eod|eob|cob|end\s+of\s+(?:the\s+)?"
-    r"(?:business\s+|work(?:ing)?\s+)?day|close\s+of\s+(?:business|play)|end\s+of\s+business)\b"
+    r"(?:business\s+|work(?:ing)?\s+)?day|(?:close|end)\s+of\s+(?:business|play))\b"
 )
 def _end_of_day(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """eod / end of day / cob / close of business: 17:00 (today, even when said after 17:00)."""

@@ -46,6 +46,7 @@ from intents.timeparse.vocabulary import (
     _STRONG_MONTHS,
     _TMRW,
     _WD,
+    _WEAK_HOLIDAYS,
     _WEAK_WEEKDAY_NOT_AFTER,
     _WEAK_WEEKDAYS,
     _WEEKDAYS,
@@ -146,7 +147,7 @@ def _week_weekday(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 @_pattern(
     r"\b(?:(?P<the>the)\s+)?(?P<mod>this|next|last|previous|past|coming|following|current|upcoming)\s+"
-    r"(?P<unit>week|month|quarter|qtr|year|yr)\b"
+    r"(?P<unit>week|wk|month|mth|mo|quarter|qtr|(?:fiscal\s+|financial\s+)?year|yr)\b"
 )
 def _unit_period(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """this/next/last week, month, quarter, year; "the past week" and "the next month" are rolling."""
@@ -357,14 +358,15 @@ def _day_then_month(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 
 @_pattern(
-    rf"\b(?:the\s+)?(?P<day>{_DAYNUM})\s+of\s+(?:the\s+)?(?P<mod>this|next|last|following|the)\s+month\b"
+    rf"\b(?:the\s+)?(?P<day>{_DAYNUM})\s+(?:of\s+(?:the\s+)?(?P<mod>this|next|last|following|the)|(?P<mod2>this|next))"
+    r"\s+month\b"
 )
 def _day_of_month(m: re.Match[str], c: _Ctx) -> _Atom | None:
-    """ "the 15th of next month", "the 1st of the month"."""
+    """ "the 15th of next month", "the 1st of the month", "the 20th next month"."""
     d = _ordinal(m["day"])
-    if not 1 <= d <= 31:
-        return None
-    mod = m["mod"]
+    if not 1 <= d <= 31 or (m["mod2"] and m["day"].isdigit()):
+        return None  # "5 next month" is no day; "the 20th next month" is
+    mod = m["mod"] or m["mod2"]
     if mod == "the":
         day = _directed(c, lambda k: _month(c.today, k)[0].replace(day=d))
     else:
@@ -411,15 +413,15 @@ def _ordinal_day(m: re.Match[str], c: _Ctx) -> _Atom | None:
     if m["the"]:
         if words and d <= 3 and prev not in _ORDINAL_CONTEXT:
             return None  # "the first deal", "the second one"
-    elif words or prev not in _ORDINAL_CONTEXT:
-        return None
+    elif words or (prev not in _ORDINAL_CONTEXT and prev not in _WEEKDAYS):
+        return None  # "sun 29th" is a date (the weekday merges into it), "the 2nd call" is not
     day = _directed(c, lambda k: _month(c.today, k)[0].replace(day=d))
     return _Atom(m.start(), m.end(), "date", day=day, absolute=True)
 
 
 _END_TARGET = (
     r"(?:the\s+)?(?:(?P<mod>this|next|last|previous|current|coming|following)\s+)?"
-    rf"(?:(?P<unit>week|month|quarter|qtr|year)|(?P<mon>{_MON})(?:\s*,?\s*(?P<year>{_YEAR}))?"
+    rf"(?:(?P<unit>week|wk|month|mth|quarter|qtr|(?:fiscal\s+|financial\s+)?year)|(?P<mon>{_MON})(?:\s*,?\s*(?P<year>{_YEAR}))?"
     rf"|q(?P<q>[1-4])(?:\s*(?P<qyear>{_YEAR}))?|(?P<yr>{_YEAR}))\b"
 )
 
@@ -472,7 +474,8 @@ def _holiday(m: re.Match[str], c: _Ctx) -> _Atom | None:
         day = max(d for d in (_holiday_date(name, c.today.year - k) for k in (0, 1)) if d < c.today)
     else:
         day = _directed(c, lambda k: _holiday_date(name, c.today.year + k))
-    return _Atom(m.start(), m.end(), "date", day=day, absolute=True, bare_ok=True)
+    weak = name in _WEAK_HOLIDAYS and not (mod or m["year"] or m["ymod"])
+    return _Atom(m.start(), m.end(), "date", day=day, absolute=True, bare_ok=True, weak=weak)
 
 
 _NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
@@ -481,18 +484,24 @@ _NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "four
 
 @_pattern(
     rf"\b(?:the\s+)?(?P<n>{'|'.join(sorted(_NTH, key=len, reverse=True))})\s+"
-    rf"(?P<what>{_WD}|(?:(?P<bday>business|working|work|week)\s*)?day)\s+(?:of|in)\s+" + _END_TARGET
+    rf"(?P<what>{_WD}|(?:(?P<bday>business|working|work|week)\s*)?day|(?P<week>week|wk))\s+(?:of|in)\s+"
+    rf"(?:(?P<each>each|every)\s+(?:week|month|quarter|year)\b|{_END_TARGET})"
 )
 def _nth_in_period(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "the first tuesday of october", "last monday of march", "second friday of next month", "the last
-    day of the month", "the first business day of q1": counted from the start (or the end) of a period."""
-    if _prev_word(c, m.start()) in ("every", "each"):
+    day of the month", "the first business day of q1": counted from the start (or the end) of a period. "the
+    first week of january" is the 1st..7th, "the last week of december" the 25th..31st."""
+    if m["each"] or _prev_word(c, m.start()) in ("every", "each"):
         return _Atom(m.start(), m.end(), "none")  # recurring: no date, and no "monday" inside it either
     n, what = _NTH[m["n"]], m["what"]
     wd = _WEEKDAYS.get(what)
 
     def pick(period: Period) -> date:
         first, last = period
+        if m["week"]:  # the first day of the nth (or the last) seven days
+            if not (1 <= n <= 4 or n == -1):
+                raise ValueError("only the first four weeks and the last one are whole")
+            return first + timedelta(days=7 * (n - 1)) if n > 0 else last - timedelta(days=6)
         step = timedelta(days=1 if n > 0 else -1)
         d, left = (first if n > 0 else last), abs(n)
         while first <= d <= last:
@@ -507,6 +516,8 @@ def _nth_in_period(m: re.Match[str], c: _Ctx) -> _Atom | None:
         day = _target_day(m, c, pick)
     except ValueError:
         return _Atom(m.start(), m.end(), "none")  # "the fifth monday of next month" when it has four
+    if m["week"]:
+        return _Atom(m.start(), m.end(), "period", period=(day, day + timedelta(days=6)))
     return _Atom(m.start(), m.end(), "date", day=day, absolute=True, bare_ok=True)
 
 
@@ -664,10 +675,14 @@ def _offset_atom(m: re.Match[str], c: _Ctx, n: float, unit: str, sign: int) -> _
     return _Atom(m.start(), m.end(), "date", day=_shift(c.today, sign * int(n), unit), bare_ok=True)
 
 
-@_pattern(rf"\b(?:(?P<n>{_QTY})\s+(?P<unit>{_DAY_UNITS})|the\s+day)\s+(?P<rel>from|after|before)\b")
+@_pattern(
+    rf"\b(?:(?P<n>{_QTY})\s+(?P<unit>{_DAY_UNITS})|the\s+day)\s+(?:(?P<rel>from|after|before|on)\b"
+    rf"|(?=(?:today|{_TMRW})\b))"
+)
 def _offset_prefix(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "a week from" / "3 days before" / "the day after": applied to the date that follows ("a week from
-    friday", "the day after christmas"); with no date after it, it is dropped."""
+    friday", "the day after christmas"; British "a week on friday", "a fortnight today"); with no date
+    after it, it is dropped."""
     if not m["n"]:
         return _Atom(m.start(), m.end(), "offset", offset=(-1 if m["rel"] == "before" else 1, "day"))
     n = int(_cardinal(m["n"]))

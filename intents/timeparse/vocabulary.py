@@ -36,6 +36,7 @@ _ORDINAL_CONTEXT = _CONTEXT_WORDS - {"of", "this", "next", "last", "for"}
 _PART_HOURS = {"morning": 9, "afternoon": 14, "evening": 18}
 _HOLIDAYS: dict[str, Any] = read_json("holidays.json")
 _HOLIDAY_NOT_AFTER: frozenset[str] = frozenset(_HOLIDAYS["not_after"])
+_WEAK_HOLIDAYS: frozenset[str] = frozenset(_HOLIDAYS["weak"])
 
 
 def _holiday_regex(name: str) -> str:
