@@ -437,7 +437,8 @@ def _end_of(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 
 @_pattern(
-    r"\b(?:(?P<mod>this|next|last)\s+)?(?:(?P<abbr>eom|eoq|eoy|eow)|(?P<unit>month|quarter|qtr|year)[\s-]?end)\b"
+    r"\b(?:(?P<mod>this|next|last)\s+)?(?:(?P<abbr>eom|eoq|eoy|eow)|(?:(?P<unit>month|quarter|qtr|year)|q(?P<q>[1-4]))"
+    r"[\s-]?end)\b"
 )
 def _end_short(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """eom, eoq, eoy, eow, "month end", "quarter-end", "next year end"."""
@@ -608,6 +609,13 @@ def _edge_atom(m: re.Match[str], c: _Ctx, which: str) -> _Atom | None:
             value = _directed(c, make)
     elif groups.get("q"):
         q, qyear = int(groups["q"]), _year_value(groups.get("qyear"))
+        if qyear is None and mod:  # "next q1 end": the year of "next q1"
+            current = (c.today.month - 1) // 3 + 1
+            qyear = c.today.year
+            if mod in ("next", "coming", "following") and q <= current:
+                qyear += 1
+            elif mod in ("last", "previous") and q >= current:
+                qyear -= 1
         if qyear is not None:
             value = _edge_date("quarter", which, _quarter_of(qyear, q))
         else:  # "end of q1" said in November is the coming one (or the last one, looking back)
@@ -676,15 +684,16 @@ def _offset_atom(m: re.Match[str], c: _Ctx, n: float, unit: str, sign: int) -> _
 
 
 @_pattern(
-    rf"\b(?:(?P<n>{_QTY})\s+(?P<unit>{_DAY_UNITS})|the\s+day)\s+(?:(?P<rel>from|after|before|on)\b"
+    rf"\b(?:(?P<n>{_QTY})\s+(?P<unit>{_DAY_UNITS})|the\s+day|(?P<fn>fortnight))\s+(?:(?P<rel>from|after|before|on)\b"
     rf"|(?=(?:today|{_TMRW})\b))"
 )
 def _offset_prefix(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "a week from" / "3 days before" / "the day after": applied to the date that follows ("a week from
     friday", "the day after christmas"; British "a week on friday", "a fortnight today"); with no date
     after it, it is dropped."""
-    if not m["n"]:
-        return _Atom(m.start(), m.end(), "offset", offset=(-1 if m["rel"] == "before" else 1, "day"))
+    if not m["n"]:  # "the day after", "fortnight today"
+        unit = "fortnight" if m["fn"] else "day"
+        return _Atom(m.start(), m.end(), "offset", offset=(-1 if m["rel"] == "before" else 1, unit))
     n = int(_cardinal(m["n"]))
     if n <= 0 or n > 1000:
         return None
