@@ -85,16 +85,17 @@ def _follow_ok(c: _Ctx, pos: int) -> bool:
 
 
 Handler = Callable[[re.Match[str], _Ctx], _Atom | None]
-Rule = tuple[re.Pattern[str], Handler]
+Rule = tuple[re.Pattern[str], Handler, tuple[str, ...]]
 
 
-def rule_registry(rules: list[Rule]) -> Callable[[str], Callable[[Handler], Handler]]:
+def rule_registry(rules: list[Rule]) -> Callable[..., Callable[[Handler], Handler]]:
     """A decorator that appends a handler and its regex (compiled once, at import) to `rules`, in order:
-    the order breaks ties between equally long atoms."""
+    the order breaks ties between equally long atoms. `needs`, when given, are substrings of which the
+    lowercased text must hold one for the regex to be tried at all (a cheap pre-filter)."""
 
-    def pattern(regex: str) -> Callable[[Handler], Handler]:
+    def pattern(regex: str, needs: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
-            rules.append((re.compile(regex), fn))
+            rules.append((re.compile(regex), fn, needs))
             return fn
 
         return register

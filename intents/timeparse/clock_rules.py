@@ -18,6 +18,8 @@ _PRE = rf"(?:(?P<pre>at|{_APPROX}|by|before|after|until|till|til|from)\s*|(?P<at
 _PRE_REQ = rf"(?:(?P<pre>at|{_APPROX}|by|before|until|till|til)\s+|(?P<at>@)\s*)"
 # "3ish", "3pm-ish", "noonish", "at 10 ish": approximately, the same clock time.
 _ISH = r"(?:\s?-?\s?ish\b)?"
+_DIGITS = tuple("0123456789")  # pre-filters: a rule that needs a digit, or a digit before "h" ("15h30")
+_DIGIT_H = tuple(f"{d}{space}h" for d in _DIGITS for space in ("", " "))
 _INSIDE = frozenset(
     {"at", "around", "about", "approx", "approximately", "approx.", "roughly", "circa", "ca."}
 )
@@ -59,7 +61,8 @@ def _clock_meridiem(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 
 @_pattern(
-    rf"(?<![\w@:.]){_PRE}?(?P<h>[0-9]{{1,2}}):(?P<m>[0-9]{{2}})(?![0-9]|:[0-9])(?:\s*(?:h|hrs)\b)?{_ISH}"
+    rf"(?<![\w@:.]){_PRE}?(?P<h>[0-9]{{1,2}}):(?P<m>[0-9]{{2}})(?![0-9]|:[0-9])(?:\s*(?:h|hrs)\b)?{_ISH}",
+    needs=(":",),
 )
 def _clock_colon(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "15:30", "at 3:30" (15:30: the bare-hour rule), "07:30" (a leading zero means 24-hour)."""
@@ -79,7 +82,7 @@ def _clock_bare(m: re.Match[str], c: _Ctx) -> _Atom | None:
     return _clock_atom(m, c, h if explicit else _bare_hour(h), 0, explicit, guard=True)
 
 
-@_pattern(rf"(?<![\w@])(?P<h>[0-9]{{1,2}}|{_HOURW})\s*o['’]?\s?clock\b{_ISH}")
+@_pattern(rf"(?<![\w@])(?P<h>[0-9]{{1,2}}|{_HOURW})\s*o['’]?\s?clock\b{_ISH}", needs=("clock",))
 def _clock_oclock(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "3 o'clock", "ten oclock"."""
     h = int(m["h"]) if m["h"].isdigit() else int(_cardinal(m["h"]))
@@ -96,7 +99,8 @@ def _clock_words(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 
 @_pattern(
-    rf"(?<![\w@])(?P<hw>{_HOURW})(?:[\s-]+(?P<mw>{_MINW}))?\b(?:{_MER_SPACED}|(?P<oc>\s+o['’]?\s?clock\b)){_ISH}"
+    rf"(?<![\w@])(?P<hw>{_HOURW})(?:[\s-]+(?P<mw>{_MINW}))?\b(?:{_MER_SPACED}|(?P<oc>\s+o['’]?\s?clock\b)){_ISH}",
+    needs=("am", "pm", "a.m", "p.m", "a m", "p m", "a. m", "p. m", "clock"),
 )
 def _clock_words_meridiem(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "three pm", "ten thirty am": no "at" needed when am/pm is said."""
@@ -116,7 +120,8 @@ def _word_clock(m: re.Match[str], c: _Ctx, guard: bool) -> _Atom | None:
 @_pattern(
     rf"(?<![\w@])(?:(?P<pre>at|{_APPROX}|by|before|until|till)\s+)?(?P<q>half|(?:a\s+)?quarter|five|ten|twenty"
     rf"(?:[\s-]five)?|[0-9]{{1,2}})(?P<mins>\s+min(?:ute)?s?)?\s+(?P<rel>past|after|to|till|til|of)\s+"
-    rf"(?P<h>[0-9]{{1,2}}|{_HOURW})(?:\b|(?=ish\b))(?![:.][0-9]){_MER_SPACED}?{_ISH}"
+    rf"(?P<h>[0-9]{{1,2}}|{_HOURW})(?:\b|(?=ish\b))(?![:.][0-9]){_MER_SPACED}?{_ISH}",
+    needs=("past", "after", "to", "til", "of"),
 )
 def _clock_past(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "half past three", "quarter to four", "ten past 9", "25 past 3", "10 minutes to 4"."""
@@ -137,7 +142,8 @@ def _clock_past(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 
 @_pattern(
-    rf"(?<![\w@]){_PRE_REQ}?half\s+(?P<h>[0-9]{{1,2}}|{_HOURW})(?:\b|(?=ish\b))(?![:.,/][0-9]|\s*%){_MER_SPACED}?{_ISH}"
+    rf"(?<![\w@]){_PRE_REQ}?half\s+(?P<h>[0-9]{{1,2}}|{_HOURW})(?:\b|(?=ish\b))(?![:.,/][0-9]|\s*%){_MER_SPACED}?{_ISH}",
+    needs=("half",),
 )
 def _clock_half(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "half three" (British: half past three, 15:30 in business hours), "half 10", "at half eight"."""
@@ -150,7 +156,10 @@ def _clock_half(m: re.Match[str], c: _Ctx) -> _Atom | None:
     return _clock_atom(m, c, _bare_hour(h), 30, False, guard=True)
 
 
-@_pattern(rf"(?<![\w@:.$£€#]){_PRE_REQ}?(?P<h>[0-9]{{1,2}}|{_HOURW})(?::(?P<m>[0-5][0-9]))?\s?-?\s?ish\b")
+@_pattern(
+    rf"(?<![\w@:.$£€#]){_PRE_REQ}?(?P<h>[0-9]{{1,2}}|{_HOURW})(?::(?P<m>[0-5][0-9]))?\s?-?\s?ish\b",
+    needs=("ish",),
+)
 def _clock_ish(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "3ish", "5-ish", "threeish", "at 4:30ish": "ish" makes a bare number an (approximate) hour."""
     h = int(m["h"]) if m["h"].isdigit() else int(_cardinal(m["h"]))
@@ -160,7 +169,9 @@ def _clock_ish(m: re.Match[str], c: _Ctx) -> _Atom | None:
     return _clock_atom(m, c, h if explicit else _bare_hour(h), int(m["m"] or 0), explicit, guard=True)
 
 
-@_pattern(rf"(?<![\w@]){_PRE_REQ}(?P<h>[0-9]{{1,2}})\.(?P<m>[0-5][0-9])(?![0-9]|[.,][0-9]|\s*%){_ISH}")
+@_pattern(
+    rf"(?<![\w@]){_PRE_REQ}(?P<h>[0-9]{{1,2}})\.(?P<m>[0-5][0-9])(?![0-9]|[.,][0-9]|\s*%){_ISH}", needs=(".",)
+)
 def _clock_dot(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "at 3.30" (15:30), "by 10.15": a dot between hour and minutes, only after "at"/"by"..."""
     h = int(m["h"])
@@ -169,7 +180,8 @@ def _clock_dot(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 
 @_pattern(
-    rf"(?<![\w@:.]){_PRE}?(?P<h>[01]?[0-9]|2[0-3])\s?h\s?(?P<m>[0-5][0-9])(?![0-9])(?:\s?min\b)?\b{_ISH}"
+    rf"(?<![\w@:.]){_PRE}?(?P<h>[01]?[0-9]|2[0-3])\s?h\s?(?P<m>[0-5][0-9])(?![0-9])(?:\s?min\b)?\b{_ISH}",
+    needs=_DIGIT_H,
 )
 def _clock_h(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "15h30", "9h15": the continental 24-hour form."""
@@ -178,7 +190,8 @@ def _clock_h(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 @_pattern(
     rf"(?<![\w@:.$£€#]){_PRE_REQ}?(?P<h>[0-9]{{1,2}})[\s-]+(?:(?P<mw>{_MINW})\b|(?P<md>[0-5][0-9])(?![0-9:.,/]))"
-    rf"{_MER_SPACED}?{_ISH}"
+    rf"{_MER_SPACED}?{_ISH}",
+    needs=_DIGITS,
 )
 def _clock_digit_words(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "at 3 thirty", "3 thirty pm", "at 10 45" (speech-recogniser text): needs "at"/"by"... or am/pm."""
@@ -203,7 +216,8 @@ _NOT_BEFORE_PART_HOUR = frozenset(
 
 
 @_pattern(
-    rf"(?<![\w@:.$£€#])(?P<h>[0-9]{{1,2}}|{_HOURW})(?::(?P<m>[0-5][0-9]))?(?=\s+(?:in|at|to|this|tomorrow|tmrw))"
+    rf"(?<![\w@:.$£€#])(?P<h>[0-9]{{1,2}}|{_HOURW})(?::(?P<m>[0-5][0-9]))?(?=\s+(?:in|at|to|this|tomorrow|tmrw))",
+    needs=("morning", "afternoon", "evening", "night", "nite"),
 )
 def _clock_before_part(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "3 in the afternoon" (15:00), "10 in the morning", "8 tonight" (20:00): the part of day that follows
@@ -219,7 +233,7 @@ def _clock_before_part(m: re.Match[str], c: _Ctx) -> _Atom | None:
 _DAY_WORD = re.compile(r"(?:today|tomorrow|tmrw|tmr|tomorow|" + "|".join(_WEEKDAYS) + r")\.?\s+$")
 
 
-@_pattern(r"(?<=[a-z.])\s+(?P<ap>am|pm|a\.m\.|p\.m\.)(?![\w.])")
+@_pattern(r"(?<=[a-z.])\s+(?P<ap>am|pm|a\.m\.|p\.m\.)(?![\w.])", needs=("am", "pm", "a.m", "p.m"))
 def _day_am_pm(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "tomorrow am", "fri pm": am/pm right after a day is its morning or afternoon."""
     if _DAY_WORD.search(c.lower, max(0, m.start() - 12), m.start("ap")) is None:
@@ -230,7 +244,8 @@ def _day_am_pm(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 @_pattern(
     rf"(?<![\w@])(?:(?P<pre>at|{_APPROX}|by|before|until|till)\s+)?(?:12\s*)?"
-    r"(?P<w>noon|midday|mid-day|noontime|lunchtime|midnight)(?:\b|(?=ish\b))" + _ISH
+    r"(?P<w>noon|midday|mid-day|noontime|lunchtime|midnight)(?:\b|(?=ish\b))" + _ISH,
+    needs=("noon", "midday", "mid-day", "lunchtime", "midnight"),
 )
 def _noon(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """noon, midday, lunchtime (12:00), midnight (00:00 of the day)."""
@@ -239,7 +254,8 @@ def _noon(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 @_pattern(
     r"(?<![\w@])(?:(?P<pre>by|before|until|till)\s+)?(?:the\s+)?(?:eod|eob|cob|end\s+of\s+(?:the\s+)?"
-    r"(?:business\s+|work(?:ing)?\s+)?day|(?:close|end)\s+of\s+(?:business|play))\b"
+    r"(?:business\s+|work(?:ing)?\s+)?day|(?:close|end)\s+of\s+(?:business|play))\b",
+    needs=("eod", "eob", "cob", "end", "close"),
 )
 def _end_of_day(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """eod / end of day / cob / close of business: 17:00 (today, even when said after 17:00)."""
@@ -249,13 +265,16 @@ def _end_of_day(m: re.Match[str], c: _Ctx) -> _Atom | None:
     return atom
 
 
-@_pattern(r"\bfirst\s+thing(?:\s+in\s+the\s+morning)?\b")
+@_pattern(r"\bfirst\s+thing(?:\s+in\s+the\s+morning)?\b", needs=("thing",))
 def _first_thing(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "first thing (tomorrow)": 09:00."""
     return _Atom(m.start(), m.end(), "clock", hour=9, minute=0, explicit=True)
 
 
-@_pattern(r"\b(?:(?P<pre>in|during)\s+the\s+|at\s+(?=night))?(?P<part>morning|afternoon|evening|night)\b")
+@_pattern(
+    r"\b(?:(?P<pre>in|during)\s+the\s+|at\s+(?=night))?(?P<part>morning|afternoon|evening|night)\b",
+    needs=("morning", "afternoon", "evening", "night"),
+)
 def _part_of_day(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """morning (09:00), afternoon (14:00), evening (18:00); "night" only modifies a clock time."""
     if _prev_word(c, m.start()) == "good":

@@ -34,6 +34,7 @@ from intents.timeparse.vocabulary import (
     _CONTEXT_WORDS,
     _DAY_UNITS,
     _HOLIDAY,
+    _HOLIDAY_NEEDS,
     _HOLIDAY_NOT_AFTER,
     _HOLIDAY_PATTERNS,
     _MON,
@@ -55,6 +56,7 @@ from intents.timeparse.vocabulary import (
 )
 from intents.timeparse.wallclock import _after_now, _at, _normalise_wall
 
+_DIGITS = tuple("0123456789")  # a pre-filter: rules that need a digit
 DATE_RULES: list[Rule] = []
 _pattern = rule_registry(DATE_RULES)
 
@@ -137,7 +139,7 @@ def _day_at_clause_end(m: re.Match[str], c: _Ctx) -> bool:
     return _prev_word(c, m.start()) not in _WEAK_WEEKDAY_NOT_AFTER
 
 
-@_pattern(rf"\b(?P<wk>next|this|last)\s+week(?:'s)?\s*,?\s*(?:on\s+)?(?P<wd>{_WD})\b")
+@_pattern(rf"\b(?P<wk>next|this|last)\s+week(?:'s)?\s*,?\s*(?:on\s+)?(?P<wd>{_WD})\b", needs=("week",))
 def _week_weekday(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "next week friday", "this week's monday"."""
     k = {"next": 1, "this": 0, "last": -1}[m["wk"]]
@@ -147,7 +149,8 @@ def _week_weekday(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 @_pattern(
     r"\b(?:(?P<the>the)\s+)?(?P<mod>this|next|last|previous|past|coming|following|current|upcoming)\s+"
-    r"(?P<unit>week|wk|month|mth|mo|quarter|qtr|(?:fiscal\s+|financial\s+)?year|yr)\b"
+    r"(?P<unit>week|wk|month|mth|mo|quarter|qtr|(?:fiscal\s+|financial\s+)?year|yr)\b",
+    needs=("this", "next", "last", "previous", "past", "coming", "following", "current", "upcoming"),
 )
 def _unit_period(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """this/next/last week, month, quarter, year; "the past week" and "the next month" are rolling."""
@@ -167,7 +170,10 @@ def _unit_period(m: re.Match[str], c: _Ctx) -> _Atom | None:
     return _Atom(m.start(), m.end(), "period", period=period, relative_week=unit == "week")
 
 
-@_pattern(r"\b(?:the\s+)?(?P<unit>week|month|year)\s+(?P<rel>after\s+next|before\s+last)\b")
+@_pattern(
+    r"\b(?:the\s+)?(?P<unit>week|month|year)\s+(?P<rel>after\s+next|before\s+last)\b",
+    needs=("after", "before"),
+)
 def _after_next(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "the week after next", "the month before last"."""
     unit = m["unit"]
@@ -179,7 +185,8 @@ def _after_next(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 @_pattern(
     rf"\b(?:(?P<the>the)\s+)?(?P<dir>next|past|last|previous|coming|following|upcoming)\s+(?P<n>{_QTY})\s+"
-    r"(?P<unit>days?|weeks?|wks?|months?|mos?|years?|yrs?)\b"
+    r"(?P<unit>days?|weeks?|wks?|months?|mos?|years?|yrs?)\b",
+    needs=("next", "past", "last", "previous", "coming", "following", "upcoming"),
 )
 def _rolling(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "the last two weeks" (ending today), "next 30 days" (today+1 .. today+30)."""
@@ -193,14 +200,16 @@ def _rolling(m: re.Match[str], c: _Ctx) -> _Atom | None:
     return _Atom(m.start(), m.end(), "period", period=(c.today + timedelta(days=1), _shift(c.today, n, unit)))
 
 
-@_pattern(r"\b(?P<w>ytd|mtd|qtd|wtd|(?P<unit>year|month|quarter|week)[\s-]+to[\s-]+date)\b")
+@_pattern(
+    r"\b(?P<w>ytd|mtd|qtd|wtd|(?P<unit>year|month|quarter|week)[\s-]+to[\s-]+date)\b", needs=("td", "date")
+)
 def _to_date(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ytd / mtd / qtd / wtd: from the start of the current period to today."""
     unit = m["unit"] or {"y": "year", "m": "month", "q": "quarter", "w": "week"}[m["w"][0]]
     return _Atom(m.start(), m.end(), "period", period=(_PERIOD_FUNCS[unit](c.today, 0)[0], c.today))
 
 
-@_pattern(r"\b(?P<mod>this\s+coming|this|next|last|the|coming|past|previous)\s+weekend\b")
+@_pattern(r"\b(?P<mod>this\s+coming|this|next|last|the|coming|past|previous)\s+weekend\b", needs=("weekend",))
 def _weekend(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """Saturday..Sunday: this/next/last weekend; "the weekend" follows the direction."""
     mod = m["mod"].split()[-1]
@@ -214,7 +223,7 @@ def _weekend(m: re.Match[str], c: _Ctx) -> _Atom | None:
     return _Atom(m.start(), m.end(), "period", period=(sat, sat + timedelta(days=1)))
 
 
-@_pattern(r"\b(?:the\s+)?rest\s+of\s+(?:the\s+|this\s+)?(?P<unit>week|month|quarter|year)\b")
+@_pattern(r"\b(?:the\s+)?rest\s+of\s+(?:the\s+|this\s+)?(?P<unit>week|month|quarter|year)\b", needs=("rest",))
 def _rest_of(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "the rest of the week": today .. the end of the current period."""
     return _Atom(m.start(), m.end(), "period", period=(c.today, _PERIOD_FUNCS[m["unit"]](c.today, 0)[1]))
@@ -225,7 +234,8 @@ _QYEAR = rf"(?:\s*,?\s*(?:of\s+)?(?:(?P<ymod>this|next|last)\s+year|(?P<year>{_Y
 
 @_pattern(
     r"\b(?:(?P<mod>this|next|last|previous)\s+)?(?:the\s+)?(?:q(?P<q>[1-4])|(?P<qo>first|second|third|fourth"
-    rf"|1st|2nd|3rd|4th)\s+(?:quarter|qtr))\b{_QYEAR}(?![0-9])"
+    rf"|1st|2nd|3rd|4th)\s+(?:quarter|qtr))\b{_QYEAR}(?![0-9])",
+    needs=("q",),
 )
 def _quarter_name(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """q1..q4 (this year's), "q1 next year", "next q1", "the fourth quarter of 2027"."""
@@ -253,13 +263,13 @@ def _quarter_year(m: re.Match[str], c: _Ctx, q: int) -> int:
     return y
 
 
-@_pattern(rf"\b(?P<year>{_YEAR})\s*-?\s*q(?P<q>[1-4])\b")
+@_pattern(rf"\b(?P<year>{_YEAR})\s*-?\s*q(?P<q>[1-4])\b", needs=("q",))
 def _year_quarter(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "2027 q1", "2027-Q1"."""
     return _Atom(m.start(), m.end(), "period", period=_quarter_of(int(m["year"]), int(m["q"])))
 
 
-@_pattern(rf"\bfy\s?'?(?P<y>{_YEAR}|[0-9]{{2}})\b")
+@_pattern(rf"\bfy\s?'?(?P<y>{_YEAR}|[0-9]{{2}})\b", needs=("fy",))
 def _fiscal_year(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "fy27": the calendar year, since no fiscal year start is configured here."""
     y = _year_value(m["y"]) or c.today.year
@@ -269,7 +279,7 @@ def _fiscal_year(m: re.Match[str], c: _Ctx) -> _Atom | None:
 _YEAR_CONTEXT = frozenset({"in", "during", "for", "of", "by", "until", "till", "since", "through"})
 
 
-@_pattern(rf"\b(?P<year>{_YEAR})\b(?![/.:-]?[0-9])")
+@_pattern(rf"\b(?P<year>{_YEAR})\b(?![/.:-]?[0-9])", needs=("19", "20"))
 def _year_alone(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "in 2027", "during 2026": a year only after a preposition, and not before a noun."""
     if _prev_word(c, m.start()) not in _YEAR_CONTEXT:
@@ -327,7 +337,8 @@ def _month_then_day(m: re.Match[str], c: _Ctx) -> _Atom | None:
 @_pattern(
     rf"\b(?P<mon>{_MON})\b\.?\s*(?P<d1>[0-9]{{1,2}})(?:st|nd|rd|th)?\s*(?:-|–|to|through|thru|until|till)\s*"
     r"(?P<d2>[0-9]{1,2})(?:st|nd|rd|th)?\b(?![:.][0-9]|\s*(?:am|pm|a\.m|p\.m|[ap]\b))"
-    rf"{_YEAR_TAIL}"
+    rf"{_YEAR_TAIL}",
+    needs=_DIGITS,
 )
 def _month_day_range(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "dec 1-15", "december 1st to 15th": a period inside one month."""
@@ -359,7 +370,8 @@ def _day_then_month(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 @_pattern(
     rf"\b(?:the\s+)?(?P<day>{_DAYNUM})\s+(?:of\s+(?:the\s+)?(?P<mod>this|next|last|following|the)|(?P<mod2>this|next))"
-    r"\s+month\b"
+    r"\s+month\b",
+    needs=("month",),
 )
 def _day_of_month(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "the 15th of next month", "the 1st of the month", "the 20th next month"."""
@@ -376,7 +388,8 @@ def _day_of_month(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 
 @_pattern(
-    r"(?<![0-9/.\-$:])(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2})(?:/(?P<y>[0-9]{4}|[0-9]{2}))?(?![0-9/]|\.[0-9])"
+    r"(?<![0-9/.\-$:])(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2})(?:/(?P<y>[0-9]{4}|[0-9]{2}))?(?![0-9/]|\.[0-9])",
+    needs=("/",),
 )
 def _numeric_date(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "12/05", "12/5", "12/5/2026": US month/day; without a year the direction picks it."""
@@ -391,7 +404,8 @@ def _numeric_date(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 @_pattern(
     rf"(?<![0-9])(?P<y>{_YEAR})(?P<s>[-/])(?P<m>[0-9]{{1,2}})(?P=s)(?P<d>[0-9]{{1,2}})"
-    r"(?:t(?P<h>[0-9]{1,2}):(?P<mi>[0-9]{2})(?::[0-9]{2}(?:\.[0-9]+)?)?)?(?![0-9])"
+    r"(?:t(?P<h>[0-9]{1,2}):(?P<mi>[0-9]{2})(?::[0-9]{2}(?:\.[0-9]+)?)?)?(?![0-9])",
+    needs=("19", "20"),
 )
 def _iso_date(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "2026-12-05", "2026/12/05", "2026-12-05T15:30"."""
@@ -428,7 +442,8 @@ _END_TARGET = (
 
 @_pattern(
     r"\b(?:the\s+)?(?:(?P<w1>end|beginning|start|middle)\s+of\s+|(?P<w2>mid|early|late)(?:\s+of\s+|\s*-\s*|\s+))"
-    + _END_TARGET
+    + _END_TARGET,
+    needs=("end", "beginning", "start", "middle", "mid", "early", "late"),
 )
 def _end_of(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """end/beginning/start/middle of a week, month, quarter, year or named month; mid/early/late month."""
@@ -438,14 +453,15 @@ def _end_of(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 @_pattern(
     r"\b(?:(?P<mod>this|next|last)\s+)?(?:(?P<abbr>eom|eoq|eoy|eow)|(?:(?P<unit>month|quarter|qtr|year)|q(?P<q>[1-4]))"
-    r"[\s-]?end)\b"
+    r"[\s-]?end)\b",
+    needs=("eom", "eoq", "eoy", "eow", "end"),
 )
 def _end_short(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """eom, eoq, eoy, eow, "month end", "quarter-end", "next year end"."""
     return _edge_atom(m, c, "end")
 
 
-@_pattern(r"\bmid[\s-]?(?P<unit>month|week)\b")
+@_pattern(r"\bmid[\s-]?(?P<unit>month|week)\b", needs=("mid",))
 def _mid_unit(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "mid-month" (the 15th), "midweek" (Wednesday)."""
     return _edge_atom(m, c, "mid")
@@ -453,7 +469,8 @@ def _mid_unit(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 @_pattern(
     rf"\b(?:(?P<mod>this|next|last|coming|past|previous)\s+)?(?P<name>{_HOLIDAY})(?![\w'’])"
-    rf"(?:\s*,?\s*(?:(?P<year>{_YEAR})(?![0-9:])|(?P<ymod>this|next|last)\s+year\b))?"
+    rf"(?:\s*,?\s*(?:(?P<year>{_YEAR})(?![0-9:])|(?P<ymod>this|next|last)\s+year\b))?",
+    needs=_HOLIDAY_NEEDS,
 )
 def _holiday(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "christmas eve", "new year's day", "thanksgiving", "good friday", "black friday 2027": the holidays of
@@ -486,7 +503,8 @@ _NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "four
 @_pattern(
     rf"\b(?:the\s+)?(?P<n>{'|'.join(sorted(_NTH, key=len, reverse=True))})\s+"
     rf"(?P<what>{_WD}|(?:(?P<bday>business|working|work|week)\s*)?day|(?P<week>week|wk))\s+(?:of|in)\s+"
-    rf"(?:(?P<each>each|every)\s+(?:week|month|quarter|year)\b|{_END_TARGET})"
+    rf"(?:(?P<each>each|every)\s+(?:week|month|quarter|year)\b|{_END_TARGET})",
+    needs=tuple(_NTH),
 )
 def _nth_in_period(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "the first tuesday of october", "last monday of march", "second friday of next month", "the last
@@ -649,7 +667,8 @@ def _side(value: date | Period, c: _Ctx) -> int:
 
 @_pattern(
     rf"\bin\s+(?:(?P<half>half\s+an|a\s+half)\s+hour|(?P<n>[0-9]{{1,3}}(?:\.[0-9]+)?|{_QTY})\s+"
-    rf"(?P<unit>{_ALL_UNITS})(?P<andhalf>\s+and\s+a\s+half)?)\b(?:['’]?s?['’]?\s+time\b)?"
+    rf"(?P<unit>{_ALL_UNITS})(?P<andhalf>\s+and\s+a\s+half)?)\b(?:['’]?s?['’]?\s+time\b)?",
+    needs=("in",),
 )
 def _in_offset(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "in 3 days", "in two weeks", "in a month" (dates); "in an hour", "in 30 minutes" (date-times)."""
@@ -661,7 +680,8 @@ def _in_offset(m: re.Match[str], c: _Ctx) -> _Atom | None:
 
 @_pattern(
     rf"\b(?:(?P<half>half\s+an|a\s+half)\s+hour|(?P<n>[0-9]{{1,3}}(?:\.[0-9]+)?|{_QTY})\s+(?P<unit>{_ALL_UNITS}))"
-    r"\s+(?P<rel>ago|back|from\s+now)\b"
+    r"\s+(?P<rel>ago|back|from\s+now)\b",
+    needs=("ago", "back", "from"),
 )
 def _ago(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "3 days ago", "two weeks back", "an hour from now"."""
@@ -685,7 +705,8 @@ def _offset_atom(m: re.Match[str], c: _Ctx, n: float, unit: str, sign: int) -> _
 
 @_pattern(
     rf"\b(?:(?P<n>{_QTY})\s+(?P<unit>{_DAY_UNITS})|the\s+day|(?P<fn>fortnight))\s+(?:(?P<rel>from|after|before|on)\b"
-    rf"|(?=(?:today|{_TMRW})\b))"
+    rf"|(?=(?:today|{_TMRW})\b))",
+    needs=("day", "week", "wk", "fortnight", "month", "mth", "mo", "year", "yr"),
 )
 def _offset_prefix(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "a week from" / "3 days before" / "the day after": applied to the date that follows ("a week from
@@ -701,13 +722,13 @@ def _offset_prefix(m: re.Match[str], c: _Ctx) -> _Atom | None:
     return _Atom(m.start(), m.end(), "offset", offset=(sign * n, _unit_name(m["unit"])))
 
 
-@_pattern(r"\b(?:the\s+)?week\s+of\b")
+@_pattern(r"\b(?:the\s+)?week\s+of\b", needs=("week",))
 def _week_of(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "the week of dec 7": the Monday..Sunday week around the date that follows."""
     return _Atom(m.start(), m.end(), "weekof")
 
 
-@_pattern(r"\b(?:the\s+)?next\s+(?:business|working|work)\s+day\b")
+@_pattern(r"\b(?:the\s+)?next\s+(?:business|working|work)\s+day\b", needs=("next",))
 def _next_business_day(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "next business day": the next Monday..Friday after today."""
     return _Atom(m.start(), m.end(), "date", day=_shift(c.today, 1, "bday"), bare_ok=True)

@@ -21,7 +21,9 @@ _RULES = (*DATE_RULES, *CLOCK_RULES)
 def _collect(c: _Ctx) -> list[_Atom]:
     """Every atom every pattern proposes, overlapping ones included."""
     atoms: list[_Atom] = []
-    for regex, handler in _RULES:
+    for regex, handler, needs in _RULES:
+        if needs and not any(n in c.lower for n in needs):
+            continue
         for m in regex.finditer(c.lower):
             try:
                 atom = handler(m, c)

@@ -61,6 +61,10 @@ _HOLIDAY_NAMES: list[str] = [
 ]
 # longest first, so that "christmas eve" is tried before "christmas"
 _HOLIDAY = "|".join(_holiday_regex(n) for n in sorted(_HOLIDAY_NAMES, key=len, reverse=True))
+# a pre-filter: the longest word of each name, without its "'s" ("year" for "new year's eve")
+_HOLIDAY_NEEDS: tuple[str, ...] = tuple(
+    sorted({re.sub(r"['’]s?$", "", max(n.split(), key=len)) for n in _HOLIDAY_NAMES})
+)
 _HOLIDAY_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(_holiday_regex(n)), n) for n in sorted(_HOLIDAY_NAMES, key=len, reverse=True)
 ]
