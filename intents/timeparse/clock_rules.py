@@ -206,8 +206,8 @@ def _clock_digit_words(m: re.Match[str], c: _Ctx) -> _Atom | None:
     return _clock_atom(m, c, h if explicit else _bare_hour(h), mi, explicit, guard=True)
 
 
-_BEFORE_PART = re.compile(
-    r"\s+(?:in\s+the\s+(?:morning|afternoon|evening)|at\s+night|(?:to|this)(?:night|nite)\b|(?:this|tomorrow|tmrw)"
+_BEFORE_PART = (
+    r"\s+(?:in\s+the\s+(?:morning|afternoon|evening)|at\s+night|to(?:night|nite)\b|(?:this|tomorrow|tmrw)"
     r"\s+(?:morning|afternoon|evening|night)\b)"
 )
 _NOT_BEFORE_PART_HOUR = frozenset(
@@ -216,13 +216,13 @@ _NOT_BEFORE_PART_HOUR = frozenset(
 
 
 @_pattern(
-    rf"(?<![\w@:.$£€#])(?P<h>[0-9]{{1,2}}|{_HOURW})(?::(?P<m>[0-5][0-9]))?(?=\s+(?:in|at|to|this|tomorrow|tmrw))",
+    rf"(?<![\w@:.$£€#])(?P<h>[0-9]{{1,2}}|{_HOURW})(?::(?P<m>[0-5][0-9]))?(?={_BEFORE_PART})",
     needs=("morning", "afternoon", "evening", "night", "nite"),
 )
 def _clock_before_part(m: re.Match[str], c: _Ctx) -> _Atom | None:
     """ "3 in the afternoon" (15:00), "10 in the morning", "8 tonight" (20:00): the part of day that follows
     says am or pm (the grouping applies it)."""
-    if _BEFORE_PART.match(c.lower, m.end()) is None or _prev_word(c, m.start()) in _NOT_BEFORE_PART_HOUR:
+    if _prev_word(c, m.start()) in _NOT_BEFORE_PART_HOUR:
         return None
     h = int(m["h"]) if m["h"].isdigit() else int(_cardinal(m["h"]))
     if not 1 <= h <= 12:
