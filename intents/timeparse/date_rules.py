@@ -722,10 +722,12 @@ def _offset_prefix(m: re.Match[str], c: _Ctx) -> _Atom | None:
     return _Atom(m.start(), m.end(), "offset", offset=(sign * n, _unit_name(m["unit"])))
 
 
-@_pattern(r"\b(?:the\s+)?week\s+of\b", needs=("week",))
+@_pattern(r"\b(?:the\s+)?week\s+(?:of|(?P<rel>before|after))\b", needs=("week",))
 def _week_of(m: re.Match[str], c: _Ctx) -> _Atom | None:
-    """ "the week of dec 7": the Monday..Sunday week around the date that follows."""
-    return _Atom(m.start(), m.end(), "weekof")
+    """ "the week of dec 7": the Monday..Sunday week around the date that follows; "the week before
+    christmas" the week before that one."""
+    k = {"before": -1, "after": 1}.get(m["rel"] or "", 0)
+    return _Atom(m.start(), m.end(), "weekof", offset=(k, "week"))
 
 
 @_pattern(r"\b(?:the\s+)?next\s+(?:business|working|work)\s+day\b", needs=("next",))

@@ -82,7 +82,8 @@ def _apply_prefixes(c: _Ctx, atoms: list[_Atom]) -> list[_Atom]:
                         day = _shift(b.day, a.offset[0], a.offset[1])
                         out.append(_Atom(a.start, b.end, "date", day=day, bare_ok=True))
                     else:
-                        out.append(_Atom(a.start, b.end, "period", period=_week(b.day, 0)))
+                        k = a.offset[0] if a.offset else 0  # "the week before christmas"
+                        out.append(_Atom(a.start, b.end, "period", period=_week(b.day, k)))
                 except (ValueError, OverflowError):
                     pass
                 i += 2
