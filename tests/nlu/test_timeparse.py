@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from intents.parser import Parser
 from intents.timeparse import TimeMention, calendar, fallback, find_time_mentions, merging, vocabulary
 from intents.timeparse.resolution import _find
 
@@ -239,3 +240,27 @@ def test_easter_and_every_holiday_resolve() -> None:
         for year in range(2000, 2101):
             assert calendar._holiday_date(name, year).year == year
         assert any(regex.fullmatch(name) for regex, _ in vocabulary._HOLIDAY_PATTERNS), name
+
+
+Q1_2027 = {"start": "2027-01-01", "end": "2027-03-31"}
+Q3_2026 = {"start": "2026-07-01", "end": "2026-09-30"}
+
+
+@pytest.mark.parametrize(
+    ("said", "slot", "value"),
+    [
+        ("forecast for Q1", "period", Q1_2027),  # forecasts and close dates look forward
+        ("pipeline for q1", "period", Q1_2027),
+        ("deals closing in march", "period", {"start": "2027-03-01", "end": "2027-03-31"}),
+        ("new deal for acme 50k closing end of q1", "close_date", "2027-03-31"),
+        ("what did we win in q3", "period", Q3_2026),  # closed deals look back
+        ("list the deals we won in q3", "period", Q3_2026),
+        ("win rate for q3", "period", Q3_2026),
+        ("how many deals did we win in q3", "period", Q3_2026),
+    ],
+)
+def test_the_parser_reads_quarters_in_the_direction_of_the_question(
+    parser: Parser, said: str, slot: str, value: object
+) -> None:
+    """Said on Monday 2026-11-23: the slot code picks the forward or backward reading by intent and metric."""
+    assert parser.parse(said, NOW).slots[slot] == value
