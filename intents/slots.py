@@ -906,7 +906,9 @@ def pipeline_report(f: Filler) -> Slots:
         slots["group_by"] = group
     times = f.times()
     if times:
-        slots["period"] = f.period_value(times[0], past=slots.get("metric") in CLOSED_METRICS)
+        chosen = slots.get("metric")  # "how many deals did we win" counts closed deals: it looks back too
+        past = chosen in CLOSED_METRICS or (chosen == "count" and bool(metrics & {"won", "lost"}))
+        slots["period"] = f.period_value(times[0], past=past)
     f.records(slots, {}, users_as="owner")
     if "owner" not in slots and f.me():
         slots["owner"] = "me"

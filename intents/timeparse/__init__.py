@@ -29,10 +29,23 @@ Decisions where the contract is silent (tests/nlu/time_cases.json pins each one 
 - "next weekend" is the weekend of next calendar week (like "next friday"); "the weekend" is the coming one
   in future mode and the last one in past mode.
 - "next <month>" is the first such month after the current one; "this <month>" is the one of this year.
-- "q1".."q4" are this year's calendar quarters ("next q1" / "q1 next year" the following year); "fy27" is the
-  calendar year 2027 (no fiscal year start is known here).
+- "q1".."q4" without a year are the current quarter or the next such one in future mode (said in November,
+  "q1" is next year's: forecasts and close dates look forward) and the last such one in past mode; "end of
+  q1" likewise. "next q1" / "q1 next year" / "q1 2027" are explicit. "fy27" is the calendar year 2027 (no
+  fiscal year start is known here).
+- "the first tuesday of october", "the last day of the month", "the second business day of q1": a month,
+  quarter or year without this/next/a year is the first one on the right side of today for the direction.
+  "every first monday" is recurring (no date); "the fifth monday" of a month that has four is nothing.
 - Ranges: "between A and B", "A - B", "A through B", "from A until B" give one period. "from A to B" is
   left as two mentions, because "push it from dec 5 to dec 20" is a move, not a range.
+- Holidays (data/holidays.json: fixed dates, nth weekdays, Easter-based) without a year are the next one,
+  today included, in future mode and the last one in past mode; "next christmas" is the next one after
+  today. A greeting ("merry christmas") or an adjective ("the christmas party") is no date.
+- "eod"/"cob" without a day is today at 17:00 in either direction, even when said after 17:00.
+- Clock times: "half three" is 15:30 (British half past, the bare-hour rule for the hour); "3ish", "about
+  3pm", "around 3" are the same clock time; "15h30" is 24-hour; "at 3.30" needs its "at"/"by"...
+- "sat", "sun", "mon", "wed" are days after on/by/next..., with an attached time or date, or at the end of a
+  clause ("call jane sat", "mon.") unless a subject, article or auxiliary comes before ("we sat").
 - Recurring days ("every monday", "mondays") are not dates. Zone names after a time ("3pm est") are ignored.
 - Ambiguous words need support: "may", "march", "april", "june", "august" and month abbreviations alone need
   a preposition before them ("in may", "by march", "closing june") or a day/year; "mon", "wed", "sat", "sun"

@@ -35,7 +35,7 @@ class _Atom:
 
     start: int
     end: int
-    role: str  # date | period | clock | part | dt | offset | weekof
+    role: str  # date | period | clock | part | dt | offset | weekof | none (words that are no time)
     day: date | None = None
     period: Period | None = None
     dt: datetime | None = None
@@ -50,6 +50,7 @@ class _Atom:
     relative_week: bool = False
     offset: tuple[int, str] | None = None  # signed amount and unit for "a week from"
     absolute: bool = False  # a calendar date ("dec 5", "the 15th"), not a relative word
+    today: bool = False  # a clock time that, said without a day, is today in either direction ("eod")
 
 
 @dataclass(slots=True)
@@ -84,16 +85,17 @@ def _follow_ok(c: _Ctx, pos: int) -> bool:
 
 
 Handler = Callable[[re.Match[str], _Ctx], _Atom | None]
-Rule = tuple[re.Pattern[str], Handler]
+Rule = tuple[re.Pattern[str], Handler, tuple[str, ...]]
 
 
-def rule_registry(rules: list[Rule]) -> Callable[[str], Callable[[Handler], Handler]]:
+def rule_registry(rules: list[Rule]) -> Callable[..., Callable[[Handler], Handler]]:
     """A decorator that appends a handler and its regex (compiled once, at import) to `rules`, in order:
-    the order breaks ties between equally long atoms."""
+    the order breaks ties between equally long atoms. `needs`, when given, are substrings of which the
+    lowercased text must hold one for the regex to be tried at all (a cheap pre-filter)."""
 
-    def pattern(regex: str) -> Callable[[Handler], Handler]:
+    def pattern(regex: str, needs: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
-            rules.append((re.compile(regex), fn))
+            rules.append((re.compile(regex), fn, needs))
             return fn
 
         return register

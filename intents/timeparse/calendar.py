@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from intents.timeparse.atoms import Period, _Ctx
-from intents.timeparse.vocabulary import _ORD_TEENS, _ORD_UNITS, _TEENS, _TENS, _UNITS
+from intents.timeparse.vocabulary import _HOLIDAYS, _ORD_TEENS, _ORD_UNITS, _TEENS, _TENS, _UNITS
 
 
 def _month_len(y: int, m: int) -> int:
@@ -72,6 +72,8 @@ _PERIOD_FUNCS: dict[str, Callable[[date, int], Period]] = {
 def _unit_name(u: str) -> str:
     """Canonical unit name for the many spellings ("wks", "mos", "business days")."""
     u = u.rstrip("s")
+    if u.endswith("year"):
+        return "year"  # "fiscal year": the calendar year, as no fiscal year start is known here
     if u.startswith(("business", "working")):
         return "bday"
     if u in ("wk", "week"):
@@ -199,3 +201,43 @@ def _minute_words(words: str | None) -> int:
 def _bare_hour(h: int) -> int:
     """An hour said without am/pm: 1..7 are afternoon hours, 8..11 morning, 12 noon."""
     return h + 12 if 1 <= h <= 7 else h
+
+
+def _nth_weekday(y: int, m: int, wd: int, n: int) -> date:
+    """The nth (1..5, or -1 for the last) weekday wd (0 = Monday) of a month; ValueError if there is none."""
+    if n > 0:
+        first = date(y, m, 1)
+        d = first + timedelta(days=(wd - first.weekday()) % 7 + 7 * (n - 1))
+    else:
+        last = date(y, m, _month_len(y, m))
+        d = last - timedelta(days=(last.weekday() - wd) % 7 + 7 * (-n - 1))
+    if d.month != m:
+        raise ValueError("no such weekday in the month")
+    return d
+
+
+def _easter(y: int) -> date:
+    """Easter Sunday of a Gregorian year (the anonymous Gregorian algorithm, "Meeus/Jones/Butcher")."""
+    a, b, c = y % 19, y // 100, y % 100
+    d, e = divmod(b, 4)
+    g = (b - (b + 8) // 25 + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    l_ = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * l_) // 451
+    month, day = divmod(h + l_ - 7 * m + 114, 31)
+    return date(y, month, day + 1)
+
+
+def _holiday_date(name: str, y: int) -> date:
+    """The date of a holiday named in data/holidays.json, in year y."""
+    if name in _HOLIDAYS["fixed"]:
+        month, day = _HOLIDAYS["fixed"][name]
+        return date(y, month, day)
+    if name in _HOLIDAYS["nth_weekday"]:
+        month, wd, n = _HOLIDAYS["nth_weekday"][name]
+        return _nth_weekday(y, month, wd, n)
+    if name in _HOLIDAYS["easter"]:
+        return _easter(y) + timedelta(days=_HOLIDAYS["easter"][name])
+    base, days = _HOLIDAYS["after"][name]
+    return _holiday_date(base, y) + timedelta(days=days)

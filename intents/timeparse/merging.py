@@ -12,7 +12,7 @@ from intents.timeparse.atoms import Period, _Atom, _Ctx, _follow_ok
 from intents.timeparse.calendar import _bare_hour, _cardinal, _minute_words, _shift, _week
 from intents.timeparse.clock_rules import CLOCK_RULES
 from intents.timeparse.date_rules import DATE_RULES
-from intents.timeparse.vocabulary import _HOURW, _MINW, _PART_HOURS
+from intents.timeparse.vocabulary import _HOURW, _MINW, _PART_HOURS, _WEEKDAYS
 from intents.timeparse.wallclock import _at, _normalise_wall
 
 _RULES = (*DATE_RULES, *CLOCK_RULES)
@@ -21,7 +21,9 @@ _RULES = (*DATE_RULES, *CLOCK_RULES)
 def _collect(c: _Ctx) -> list[_Atom]:
     """Every atom every pattern proposes, overlapping ones included."""
     atoms: list[_Atom] = []
-    for regex, handler in _RULES:
+    for regex, handler, needs in _RULES:
+        if needs and not any(n in c.lower for n in needs):
+            continue
         for m in regex.finditer(c.lower):
             try:
                 atom = handler(m, c)
@@ -48,6 +50,7 @@ def _select(atoms: list[_Atom]) -> list[_Atom]:
     return kept
 
 
+_ABBREVIATED_DAYS = frozenset(w for w in _WEEKDAYS if len(w) <= 5)
 _GAP_TIGHT = re.compile(r"[\s,]*")
 _GAP_GROUP = re.compile(r"\s*(?:,\s*)?(?:(?:at|@|on|around|by|before|after|until|till|from|-)\s*)?")
 _GAP_WEEKDAY_DATE = re.compile(r"\s*,?\s*(?:the\s+)?")
@@ -79,7 +82,8 @@ def _apply_prefixes(c: _Ctx, atoms: list[_Atom]) -> list[_Atom]:
                         day = _shift(b.day, a.offset[0], a.offset[1])
                         out.append(_Atom(a.start, b.end, "date", day=day, bare_ok=True))
                     else:
-                        out.append(_Atom(a.start, b.end, "period", period=_week(b.day, 0)))
+                        k = a.offset[0] if a.offset else 0  # "the week before christmas"
+                        out.append(_Atom(a.start, b.end, "period", period=_week(b.day, k)))
                 except (ValueError, OverflowError):
                     pass
                 i += 2
@@ -198,7 +202,9 @@ def _resolve_group(c: _Ctx, group: list[_Atom], inherited: date | None = None) -
     if inherited is not None:
         return _Atom(start, end, "dt", dt=_normalise_wall(c, _at(inherited, h, minute)))
     dt = _at(c.today, h, minute)
-    if c.future and dt < c.now_min:
+    if clock is not None and clock.today:
+        pass  # "eod" is today's end of the day, before or after 17:00
+    elif c.future and dt < c.now_min:
         dt += timedelta(days=1)
     elif not c.future and dt > c.now_min:
         dt -= timedelta(days=1)
@@ -261,4 +267,11 @@ def _joinable(c: _Ctx, group: list[_Atom], a: _Atom) -> bool:
     if weak is not None:
         other = a if weak is not a else last
         return not other.prefixed and _gap(c, last, a, _GAP_TIGHT)
-    return _gap(c, last, a, _GAP_GROUP)
+    if _gap(c, last, a, _GAP_GROUP):
+        return True
+    # "mon. at 10", "fri. 3pm": the dot of an abbreviated day is no full stop
+    return (
+        c.lower.startswith(".", last.end)
+        and c.lower[last.start : last.end] in _ABBREVIATED_DAYS
+        and _GAP_GROUP.fullmatch(c.lower, last.end + 1, a.start) is not None
+    )

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intents.timeparse import TimeMention, fallback, find_time_mentions, vocabulary
+from intents.parser import Parser
+from intents.timeparse import TimeMention, calendar, fallback, find_time_mentions, merging, vocabulary
 from intents.timeparse.resolution import _find
 
 CASES_FILE = Path(__file__).with_name("time_cases.json")
@@ -201,3 +202,65 @@ def test_time_vocabulary_soup_never_raises(
     text = "".join(w + s for w, s in zip(words, seps, strict=False))
     text = text.upper() if upper else text
     _check_invariants(text, _find(text, now, direction))
+
+
+def _case_texts() -> list[str]:
+    return [c["text"].lower() for c in CASES]
+
+
+def test_rule_pre_filters_are_sound() -> None:
+    """A rule's `needs` only skips texts it could not match: every match holds one of the substrings."""
+    for regex, handler, needs in merging._RULES:
+        if not needs:
+            continue
+        for text in _case_texts():
+            for m in regex.finditer(text):
+                assert any(n in text for n in needs), (handler.__name__, text, m.group())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    words=st.lists(st.sampled_from([*VOCAB, "half", "3ish", "15h30", "christmas", "first", "of"]), max_size=8)
+)
+def test_rule_pre_filters_hold_for_word_soup(words: list[str]) -> None:
+    text = " ".join(words).lower()
+    for regex, handler, needs in merging._RULES:
+        if needs and regex.search(text):
+            assert any(n in text for n in needs), (handler.__name__, text)
+
+
+def test_easter_and_every_holiday_resolve() -> None:
+    """The computus agrees with dateutil's; every holiday of data/holidays.json has a date every year."""
+    from dateutil.easter import easter
+
+    for year in range(1900, 2200):
+        assert calendar._easter(year) == easter(year)
+    names = [n for kind in ("fixed", "nth_weekday", "easter", "after") for n in vocabulary._HOLIDAYS[kind]]
+    for name in names:
+        for year in range(2000, 2101):
+            assert calendar._holiday_date(name, year).year == year
+        assert any(regex.fullmatch(name) for regex, _ in vocabulary._HOLIDAY_PATTERNS), name
+
+
+Q1_2027 = {"start": "2027-01-01", "end": "2027-03-31"}
+Q3_2026 = {"start": "2026-07-01", "end": "2026-09-30"}
+
+
+@pytest.mark.parametrize(
+    ("said", "slot", "value"),
+    [
+        ("forecast for Q1", "period", Q1_2027),  # forecasts and close dates look forward
+        ("pipeline for q1", "period", Q1_2027),
+        ("deals closing in march", "period", {"start": "2027-03-01", "end": "2027-03-31"}),
+        ("new deal for acme 50k closing end of q1", "close_date", "2027-03-31"),
+        ("what did we win in q3", "period", Q3_2026),  # closed deals look back
+        ("list the deals we won in q3", "period", Q3_2026),
+        ("win rate for q3", "period", Q3_2026),
+        ("how many deals did we win in q3", "period", Q3_2026),
+    ],
+)
+def test_the_parser_reads_quarters_in_the_direction_of_the_question(
+    parser: Parser, said: str, slot: str, value: object
+) -> None:
+    """Said on Monday 2026-11-23: the slot code picks the forward or backward reading by intent and metric."""
+    assert parser.parse(said, NOW).slots[slot] == value
