@@ -35,6 +35,8 @@ class Context:
     contact_id: int | None = None
     deal_id: int | None = None
     task_id: int | None = None
+    shown_kind: str = ""  # what the last list showed ("deal", "task"), for "the first one" next
+    shown: list[int] = field(default_factory=list)  # its records' ids, in the order shown
 
     def remember(self, **ids: int | None) -> None:
         """Sets the ids given; a None leaves what was there.
@@ -44,9 +46,10 @@ class Context:
         account just named or shown to a deal of an earlier one.
         """
         for name in ids:
-            if name not in _CONTEXT_FIELDS:
+            if name not in _ID_FIELDS:
                 raise TypeError(f"a conversation's context has no {name!r}")
         account_id = ids.get("account_id")
+        self.shown_kind, self.shown = "", []  # "the first one" is about the list just shown, if any
         if account_id is not None and account_id != self.account_id:
             self.contact_id = None
             self.deal_id = None
@@ -54,18 +57,32 @@ class Context:
             if value is not None:
                 setattr(self, name, value)
 
-    def copy(self) -> Context:
-        return Context(**asdict(self))
+    def show(self, kind: str, ids: list[int]) -> None:
+        """A list was shown: "the first one", "the last deal" next are its records."""
+        self.shown_kind, self.shown = kind, list(ids)
 
-    def to_json(self) -> dict[str, int]:
-        return {name: value for name, value in asdict(self).items() if value is not None}
+    def nth_shown(self, kind: str, n: int) -> int | None:
+        """The id of the n-th record (1-based, -1 the last) of the list just shown, if it showed `kind`."""
+        if self.shown_kind != kind or not self.shown or not (1 <= n <= len(self.shown) or n == -1):
+            return None
+        return self.shown[n - 1] if n > 0 else self.shown[-1]
+
+    def copy(self) -> Context:
+        return Context(**{**asdict(self), "shown": list(self.shown)})
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: value for name, value in asdict(self).items() if value not in (None, "", [])}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Context:
-        return cls(**{k: int(v) for k, v in (data or {}).items() if k in _CONTEXT_FIELDS and v is not None})
+        data = data or {}
+        ids = {k: int(v) for k, v in data.items() if k in _ID_FIELDS and v is not None}
+        return cls(
+            **ids, shown_kind=str(data.get("shown_kind", "")), shown=[int(i) for i in data.get("shown", [])]
+        )
 
 
-_CONTEXT_FIELDS = frozenset(f.name for f in fields(Context))
+_ID_FIELDS = frozenset(("account_id", "contact_id", "deal_id", "task_id"))
 
 
 @dataclass

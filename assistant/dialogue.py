@@ -24,6 +24,7 @@ from assistant.turn import Ask, Choose, Confirm, Outcome, Turn
 from intents.number_words import ORDINAL_UNITS, UNITS
 from intents.parse import Parse, ambiguous
 from intents.parser import Parser
+from storage.models import Deal, Task
 
 FREE_TEXT = {"task", "subject", "notes"}
 _WORDS = json.loads(resources.files("assistant").joinpath("dialogue_words.json").read_text("utf-8"))
@@ -35,6 +36,10 @@ ASK_TRIES = 3  # answers not understood before the question is dropped
 SENTENCE_WORDS, SENTENCE_SURE = 4, 0.6  # nor is a sentence this long that reads this surely as a request
 RECORDS = ("account", "contact", "deal")
 CREATES_NAMED = ("create_account", "create_contact")  # a new name is what these are for
+SHOWN_TARGETS = {"update_deal": ("deal", "_deal_id"), "complete_task": ("task", "_task_id")}
+_NTH = re.compile(
+    rf"\b({'|'.join(ORDINAL_UNITS)}|last|\d(?:st|nd|rd|th))\s+(?:one|deal|opp|opportunity|task|reminder|item)\b"
+)
 SMALL_TALK = {"help", "greet", "affirm", "deny", "cancel", "out_of_scope"}
 
 
@@ -87,6 +92,12 @@ class Policy:
         """A new request. A write the parser is unsure of, or whose record's name was a guess, is asked
         about before anything changes (assistant/gate.py); so is one whose name matches nothing."""
         if turn.user is not None and gate.is_write(parse.intent):
+            parse, unplaced = _shown_reference(turn, parse)
+            if unplaced:  # "the first one", with no list of those just shown: which one is a guess
+                slot = SHOWN_TARGETS[parse.intent][0]
+                return self._render(
+                    turn, parse.intent, parse.slots, Ask(slot, say("ask_which_shown", what=slot))
+                )
             if (near := self._near(turn, parse)) is not None:
                 return near
             if gate.asks_first(parse) and not ambiguous(parse.slots):
@@ -298,6 +309,30 @@ class Policy:
             what = undo_last(turn.session, turn.user.id, turn.channel)
             return Reply(say("undone", what=what) if what else say("nothing_to_undo"))
         return None
+
+
+def _shown_reference(turn: Turn, parse: Parse) -> tuple[Parse, bool]:
+    """ "move the first one to negotiation", "mark the second task done": the record at that place in
+    the list the last reply showed, when the request names no record itself. True beside the parse
+    when it refers to a place in a list, but no such list was just shown."""
+    target = SHOWN_TARGETS.get(parse.intent)
+    match = _NTH.search(parse.text.lower())
+    said = str(parse.slots.get("task") or "").lower()
+    if said and match is not None and match.group(0) in said:
+        said = ""  # "mark the first one done": the task's words are the reference itself
+    if target is None or match is None or said or any(parse.slots.get(s) for s in RECORDS):
+        return parse, False
+    kind, slot = target
+    word = match.group(1)
+    n = -1 if word == "last" else int(word[:-2]) if word[0].isdigit() else ORDINAL_UNITS[word]
+    record_id = turn.context.nth_shown(kind, n)
+    if record_id is None:
+        return parse, True
+    record = turn.session.get(Deal, record_id) if kind == "deal" else turn.session.get(Task, record_id)
+    if record is None:
+        return parse, True
+    named = {"deal": record.name} if isinstance(record, Deal) else {"task": record.title}
+    return Parse(parse.text, parse.intent, parse.confidence, {**parse.slots, **named, slot: record_id}), False
 
 
 def pick(text: str, options: list[str], details: list[str] | None = None) -> str | None:

@@ -148,6 +148,10 @@ def open_deals(turn: Turn, account_id: int) -> list[Deal]:
 
 def deal(turn: Turn, slots: dict[str, Any]) -> Deal:
     """The deal named, else the account's only open deal, else the one in context, else a question."""
+    if (shown := slots.get("_deal_id")) is not None:  # "the first one" of the list just shown
+        found_shown = turn.session.get(Deal, shown)
+        if found_shown is not None and found_shown.deleted_at is None:
+            return found_shown
     value = slots.get("deal")
     if (options := _ambiguous(value)) is not None:
         raise Missing(Choose("deal", "deal", options))

@@ -42,6 +42,10 @@ class Turn:
         """What this turn was about, for "log a call with them" and "move it to negotiation" next."""
         self.state.context.remember(**ids)
 
+    def show(self, kind: str, ids: list[int]) -> None:
+        """The records a list in the reply shows, in order, for "the first one" next."""
+        self.state.context.show(kind, ids)
+
 
 @dataclass
 class Ask:

@@ -279,6 +279,11 @@ def log_activity(f: Filler) -> Slots:
     notes = _notes(f, tail, unknown, content)
     if notes:
         slots["notes"] = notes
+    if "account" in slots:  # a person named in what was noted is not who the activity was with
+        for span, kind in f.mentions():
+            if kind == "contact" and span.first >= said and span.name is not None:
+                if slots.get("contact") == f.record(span.name, "contact"):
+                    del slots["contact"]
     return slots
 
 
@@ -350,7 +355,8 @@ def _notes_start(f: Filler, tail: int, unknown: tuple[int, int] | None = None) -
             while ahead < tail and f.a.tokens[ahead].punct:
                 ahead += 1
             record_next = ahead < tail and f.a.span_at(ahead) is not None
-            if passed and f.words[i - 1] in (",", ":", ";", "-", "–", "—") and not record_next:
+            separated = passed and f.words[i - 1] in (",", ":", ";", "-", "–", "—")
+            if separated and (not record_next or _subject_of_clause(f, ahead, tail, intro)):
                 break
         elif f.words[i] in intro or find_cues([f.words[i]], "activity_type"):
             if passed and f.words[i] in _ARTICLES and _plain_word(f, i + 1, tail, intro):
@@ -369,6 +375,16 @@ def _notes_start(f: Filler, tail: int, unknown: tuple[int, int] | None = None) -
 
 
 _ARTICLES = _words("articles")
+
+
+def _subject_of_clause(f: Filler, at: int, tail: int, intro: set[str]) -> bool:
+    """A name that a plain word follows starts a clause of the notes ("tyrell: irene is the decision
+    maker"); a name standing alone still belongs to the introduction ("call w/ acme, jane doe")."""
+    span = f.a.span_at(at)
+    if span is None or span.name is None or span.last >= tail:
+        return False
+    after = span.last
+    return not f.a.tokens[after].punct and f.a.span_at(after) is None and f.words[after] not in intro
 
 
 def _plain_word(f: Filler, i: int, tail: int, intro: set[str]) -> bool:

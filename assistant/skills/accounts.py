@@ -102,4 +102,5 @@ def account_summary(turn: Turn, slots: dict[str, Any]) -> Outcome:
         contact_id=contact.id if contact else None,
         deal_id=deals[0].id if len(deals) == 1 else None,
     )
+    turn.show("deal", [d.id for d in deals])
     return Reply(text, table=table)

@@ -122,6 +122,7 @@ def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
     showing = say("deals_showing", shown=len(deals), amount=money(shown_total)) if n > len(deals) else ""
     if len(deals) == 1:
         turn.remember(deal_id=deals[0].id, account_id=deals[0].account_id)
+    turn.show("deal", [d.id for d in deals])
     table = Table(
         ("Deal", "Account", "Stage", "Amount", "Close", "Owner"),
         rows,

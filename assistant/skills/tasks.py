@@ -21,6 +21,7 @@ from assistant.when import local, period
 from storage.models import Account, Contact, Task, User
 
 SNOOZE = timedelta(hours=1)  # "remind me again" without a time
+SNOOZE_RECENT = timedelta(hours=12)  # a reminder older than this is not what "remind me again" is about
 
 
 # "remind me to call": a verb that needs a person. The title is completed with whom ("call Jane Doe",
@@ -210,6 +211,7 @@ def list_tasks(turn: Turn, slots: dict[str, Any], *, overdue_too: bool = True) -
         title = say("tasks_header_yours", status=label, n=len(tasks), overdue=overdue)
     else:
         title = say("tasks_header_theirs", name=assignee.name, status=label, n=len(tasks), overdue=overdue)
+    turn.show("task", [t.id for t in tasks])
     return Reply(title, table=_task_rows(turn, tasks, mark))
 
 
@@ -222,6 +224,8 @@ def complete_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
     query = select(Task).where(Task.status == "open", Task.deleted_at.is_(None))
     if not turn.is_manager:
         query = query.where(Task.assignee_id == turn.user.id)
+    if (shown := slots.get("_task_id")) is not None and (task := turn.session.get(Task, shown)) is not None:
+        return _done(turn, task)  # "the second one" of the list just shown
     wanted = slots.get("task")
     exact = [t for t in turn.session.scalars(query) if wanted and t.title.casefold() == wanted.casefold()]
     if len(exact) == 1:  # the Done button of a reminder names the task exactly
@@ -260,8 +264,9 @@ def _done(turn: Turn, task: Task) -> Outcome:
 
 def snooze_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
     """'remind me again in an hour' / 'tomorrow': moves the task just reminded of (the conversation's
-    context, set when the reminder was delivered), else the user's latest reminded one. A new due time
-    makes a new reminder occurrence; 'tomorrow' means 09:00 local, whatever the clocks did overnight."""
+    context, set when the reminder was delivered), else the user's latest one reminded in the last
+    SNOOZE_RECENT. With none, 'remind me friday' is a new reminder, and asks what it should say. A new
+    due time makes a new reminder occurrence; 'tomorrow' means 09:00 local, whatever the clocks did."""
     assert turn.user is not None
     task = None
     if (task_id := turn.context.task_id) is not None:
@@ -273,13 +278,13 @@ def snooze_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
                 Task.assignee_id == turn.user.id,
                 Task.status == "open",
                 Task.deleted_at.is_(None),
-                Task.reminded_at.is_not(None),
+                Task.reminded_at >= turn.now - SNOOZE_RECENT,
             )
             .order_by(Task.reminded_at.desc(), Task.id.desc())
             .limit(1)
         ).first()
     if task is None:
-        return Reply(say("snooze_nothing"))
+        return create_task(turn, slots) if slots.get("due") else Reply(say("snooze_nothing"))
     if not can_change_task(turn, task):
         return Reply(say("not_your_task", owner=task.assignee.name if task.assignee else say("someone")))
     if slots.get("due"):
