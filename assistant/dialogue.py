@@ -7,39 +7,25 @@ the skill again. A message that is clearly a new request drops the open question
 
 from __future__ import annotations
 
-import json
 import re
-from importlib import resources
 from typing import Any
-
-from rapidfuzz import fuzz
 
 from assistant import clauses, gate, records
 from assistant.audit import undo_last
 from assistant.conversation import Pending
-from assistant.messages import Button, Reply
+from assistant.messages import Button, Reply, combined
+from assistant.references import SHOWN_TARGETS, pick, shown_reference
 from assistant.replies import say
 from assistant.skills import SKILLS
 from assistant.turn import Ask, Choose, Confirm, Outcome, Turn
-from intents.number_words import ORDINAL_UNITS, UNITS
 from intents.parse import Parse, ambiguous
 from intents.parser import Parser
-from storage.models import Deal, Task
 
 FREE_TEXT = {"task", "subject", "notes"}
-_WORDS = json.loads(resources.files("assistant").joinpath("dialogue_words.json").read_text("utf-8"))
-FILLER = frozenset(_WORDS["filler"])  # words of an answer to "which one?" that name no option
-WORD_ALIKE = 80  # how alike a word of the answer must be to a word of an option (typos allowed)
-CHOICE_WORDS = {**UNITS, **ORDINAL_UNITS, "last": -1}  # "the second one", "two", "the last"
 NEW_REQUEST = 0.85  # a parse this sure of a new staff request is not an answer to the open question
 ASK_TRIES = 3  # answers not understood before the question is dropped
 SENTENCE_WORDS, SENTENCE_SURE = 4, 0.6  # nor is a sentence this long that reads this surely as a request
-RECORDS = ("account", "contact", "deal")
 CREATES_NAMED = ("create_account", "create_contact")  # a new name is what these are for
-SHOWN_TARGETS = {"update_deal": ("deal", "_deal_id"), "complete_task": ("task", "_task_id")}
-_NTH = re.compile(
-    rf"\b({'|'.join(ORDINAL_UNITS)}|last|\d(?:st|nd|rd|th))\s+(?:one|deal|opp|opportunity|task|reminder|item)\b"
-)
 SMALL_TALK = {"help", "greet", "affirm", "deny", "cancel", "out_of_scope"}
 
 
@@ -92,7 +78,7 @@ class Policy:
         """A new request. A write the parser is unsure of, or whose record's name was a guess, is asked
         about before anything changes (assistant/gate.py); so is one whose name matches nothing."""
         if turn.user is not None and gate.is_write(parse.intent):
-            parse, unplaced = _shown_reference(turn, parse)
+            parse, unplaced = shown_reference(turn, parse)
             if unplaced:  # "the first one", with no list of those just shown: which one is a guess
                 slot = SHOWN_TARGETS[parse.intent][0]
                 return self._render(
@@ -116,7 +102,7 @@ class Policy:
             said = new_account
             names = sorted({n for near in self.parser.near_names(said, turn.now) for n in near.names})
             creates = True
-        elif not any(parse.slots.get(s) for s in RECORDS):
+        elif not any(parse.slots.get(s) for s in ("account", "contact", "deal")):
             near = self.parser.near_names(parse.text, turn.now)
             said, names, creates = (near[0].said, near[0].names, False) if near else ("", [], False)
         else:
@@ -309,67 +295,3 @@ class Policy:
             what = undo_last(turn.session, turn.user.id, turn.channel)
             return Reply(say("undone", what=what) if what else say("nothing_to_undo"))
         return None
-
-
-def _shown_reference(turn: Turn, parse: Parse) -> tuple[Parse, bool]:
-    """ "move the first one to negotiation", "mark the second task done": the record at that place in
-    the list the last reply showed, when the request names no record itself. True beside the parse
-    when it refers to a place in a list, but no such list was just shown."""
-    target = SHOWN_TARGETS.get(parse.intent)
-    match = _NTH.search(parse.text.lower())
-    said = str(parse.slots.get("task") or "").lower()
-    if said and match is not None and match.group(0) in said:
-        said = ""  # "mark the first one done": the task's words are the reference itself
-    if target is None or match is None or said or any(parse.slots.get(s) for s in RECORDS):
-        return parse, False
-    kind, slot = target
-    word = match.group(1)
-    n = -1 if word == "last" else int(word[:-2]) if word[0].isdigit() else ORDINAL_UNITS[word]
-    record_id = turn.context.nth_shown(kind, n)
-    if record_id is None:
-        return parse, True
-    record = turn.session.get(Deal, record_id) if kind == "deal" else turn.session.get(Task, record_id)
-    if record is None:
-        return parse, True
-    named = {"deal": record.name} if isinstance(record, Deal) else {"task": record.title}
-    return Parse(parse.text, parse.intent, parse.confidence, {**parse.slots, **named, slot: record_id}), False
-
-
-def pick(text: str, options: list[str], details: list[str] | None = None) -> str | None:
-    """An answer to "which one?": a number, an ordinal word, or words of one option's name or details
-    ("the globex one" for Jane Park of Globex Inc). Words that fit two options equally pick neither."""
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    said = [w for w in words if w not in FILLER]
-    if said:  # names first: the "one" of "the globex one" is no number
-        extra = details or [""] * len(options)
-        scores = []
-        for option, detail in zip(options, extra, strict=True):
-            known = re.findall(r"[a-z0-9]+", f"{option} {detail}".lower())
-            scores.append(sum(any(fuzz.ratio(w, k) >= WORD_ALIKE for k in known) for w in said))
-        best = max(scores)
-        if best and best * 2 >= len(said) and scores.count(best) == 1:
-            return options[scores.index(best)]
-    for word in words:
-        number = int(word) if word.isdigit() else CHOICE_WORDS.get(word)
-        if number is not None and (1 <= number <= len(options) or number == -1):
-            return options[number - 1] if number > 0 else options[-1]
-    return None
-
-
-def combined(replies: list[Reply]) -> Reply:
-    """Several requests' replies as one: each said in order, one undo for them all, the last question's
-    buttons."""
-    if len(replies) == 1:
-        return replies[0]
-    buttons: list[Button] = []
-    for reply in replies:
-        buttons += [b for b in reply.buttons if b.kind != "undo" or all(x.kind != "undo" for x in buttons)]
-    return Reply(
-        "\n".join(r.text for r in replies if r.text),
-        plain="\n".join(r.plain for r in replies if r.plain),
-        speech=" ".join(r.speech for r in replies if r.speech),
-        buttons=buttons,
-        table=next((r.table for r in replies if r.table), None),
-        intent=replies[0].intent,
-        slots=replies[0].slots,
-    )

@@ -139,3 +139,22 @@ class Reply:
             table=Table.from_json(data["table"]) if data.get("table") else None,
             chart=Chart.from_json(data["chart"]) if data.get("chart") else None,
         )
+
+
+def combined(replies: list[Reply]) -> Reply:
+    """Several requests' replies as one: each said in order, one undo for them all, the last question's
+    buttons."""
+    if len(replies) == 1:
+        return replies[0]
+    buttons: list[Button] = []
+    for reply in replies:
+        buttons += [b for b in reply.buttons if b.kind != "undo" or all(x.kind != "undo" for x in buttons)]
+    return Reply(
+        "\n".join(r.text for r in replies if r.text),
+        plain="\n".join(r.plain for r in replies if r.plain),
+        speech=" ".join(r.speech for r in replies if r.speech),
+        buttons=buttons,
+        table=next((r.table for r in replies if r.table), None),
+        intent=replies[0].intent,
+        slots=replies[0].slots,
+    )
