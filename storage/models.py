@@ -143,10 +143,12 @@ class Deal(Timestamps, Base):
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
-        # "no activity in N days" counts the recently active deals and takes them from deal_totals
+        # "no activity in N days" counts the recently active deals and takes them from deal_totals;
+        # created_at serves the deals without any activity, quiet from their creation
         Index(
             "ix_deals_recent_activity",
             "last_activity_at",
+            "created_at",
             "stage",
             "owner_id",
             "close_date",

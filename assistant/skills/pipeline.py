@@ -158,8 +158,8 @@ def _deal_totals(
         query = query.where(DealTotal.owner_id == owner.id)
     count, cents = turn.session.execute(query).one()
     amount = Decimal(cents) / 100
-    if since is not None:
-        active = matching.where(active_since(since)).subquery()
+    for part in active_since(since) if since is not None else ():
+        active = matching.where(part).subquery()
         recent = select(func.count(), func.coalesce(func.sum(active.c.amount), 0))
         n, value = turn.session.execute(recent).one()
         count, amount = count - n, amount - Decimal(value)

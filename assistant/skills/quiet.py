@@ -35,9 +35,11 @@ def quiet_since(cutoff: datetime) -> ColumnElement[bool]:
     )
 
 
-def active_since(cutoff: datetime) -> ColumnElement[bool]:
-    """The other deals: an activity, or their creation, after `cutoff`."""
-    return or_(
+def active_since(cutoff: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The other deals, in two parts that never overlap: an activity after `cutoff`, and no activity
+    but a creation after it. Counted apart, each part walks ix_deals_recent_activity; as one OR,
+    SQLite reads every open deal instead."""
+    return (
         Deal.last_activity_at > cutoff,
         and_(Deal.last_activity_at.is_(None), Deal.created_at > cutoff),
     )
