@@ -281,9 +281,9 @@ def log_activity(f: Filler) -> Slots:
         slots["notes"] = notes
     if "account" in slots:  # a person named in what was noted is not who the activity was with
         for span, kind in f.mentions():
-            if kind == "contact" and span.first >= said and span.name is not None:
-                if slots.get("contact") == f.record(span.name, "contact"):
-                    del slots["contact"]
+            in_notes = kind == "contact" and span.first >= said
+            if in_notes and span.name is not None and slots.get("contact") == f.record(span.name, "contact"):
+                del slots["contact"]
     return slots
 
 
