@@ -124,8 +124,11 @@ def _weekday(m: re.Match[str], c: _Ctx) -> _Atom | None:
     return _Atom(m.start(), m.end(), "date", day=day, weak=weak, weekday=bare, bare_ok=True)
 
 
-# What may follow an abbreviated day at the end of a clause: the end, punctuation, or its own dot ("mon.").
-_CLAUSE_END = re.compile(r"\.?\s*(?:$|[,;:!?)\]]|\.(?![a-z0-9])|[-–—]\s)|\.\s")
+# What may follow an abbreviated day at the end of a clause: the end, punctuation, its own dot ("mon."),
+# or a word that starts what the message is about ("phoned nina sat re the invoice", "remind me sat to prep")
+_CLAUSE_END = re.compile(
+    r"\.?\s*(?:$|[,;:!?)\]]|\.(?![a-z0-9])|[-–—]\s)|\.\s|\s+(?:re|regarding|about|to)\b(?!\s*(?:[,.;!?]|$))"
+)
 
 
 def _day_at_clause_end(m: re.Match[str], c: _Ctx) -> bool:
