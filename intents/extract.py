@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from intents.datafiles import read_json
 from intents.names import NameIndex, NameMention
 from intents.numbers import find_numbers
 from intents.text import Token, clean, joined, tokenize
 from intents.timeparse import find_time_mentions
 
 _EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
-_URL = re.compile(
-    r"^(https?://)?(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)*\.(com|net|org|io|co|ai|de|uk|example|dev|app|biz|info|us|eu|fr|es|it|nl|ca|au)(/\S*)?$"
-)
+_DOMAINS = "|".join(sorted(read_json("web_domains.json")["generic"], key=len, reverse=True))
+_URL = re.compile(rf"^(https?://)?(www\.)?[a-z0-9-]{{2,}}(\.[a-z0-9-]+)*\.({_DOMAINS}|[a-z]{{2}})(/\S*)?$")
 _PHONE = re.compile(
     r"(?<![\w$+])(?:"
     r"(?:\+|00)\d{1,3}(?:[\s.-]?\(\d{1,5}\)|[\s.-]?\d{1,5}){1,6}"  # international: +44 20 7946 0958
