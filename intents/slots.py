@@ -288,13 +288,17 @@ def log_activity(f: Filler) -> Slots:
 
 
 _CLAUSE_SUBJECTS = _words("clause_subjects")
+_CLAUSE_BREAKS = (",", ";", ":", ".", "!", "?", "-", "–", "—")
+_CONNECTING = _words("task_stop")  # "on", "by", "at", "in"...: words that only lead to a date
 _CONTENT_PREPOSITIONS = _words("content_prepositions")
 
 
 def _content_times(f: Filler, start: int) -> list[Span]:
     """Dates that are part of what was said about the activity, not when it happened: "they might
-    delay until january", "she wants to start in q1". A date right after 'until', 'before' and the like,
-    or in a clause of its own ("they ...", "she ...") inside the notes."""
+    delay until january", "she wants to start in q1", "budget hearing is dec 9". A date right after
+    'until', 'before' and the like; in a clause of its own ("they ...", "she ...") inside the notes; or
+    in a later clause of the message that says something before it (a clause that is only the date,
+    ", yesterday", still says when)."""
     out = []
     for span in f.times():
         if span.first < start:
@@ -304,13 +308,14 @@ def _content_times(f: Filler, start: int) -> list[Span]:
             out.append(span)
             continue
         clause: list[str] = []
-        for k in range(start, span.first):
-            clause = (
-                []
-                if f.a.tokens[k].punct and f.words[k] in (",", ";", ".", "!", "?")
-                else [*clause, f.words[k]]
-            )
-        if _CLAUSE_SUBJECTS & set(clause[:1]) and len(clause) >= 3:
+        later = False  # the date's clause is not the message's first
+        for k in range(span.first):
+            if f.a.tokens[k].punct and f.words[k] in _CLAUSE_BREAKS:
+                clause, later = [], True
+            else:
+                clause.append(f.words[k])
+        said = [w for w in clause if w not in _CONNECTING]
+        if (_CLAUSE_SUBJECTS & set(clause[:1]) and len(clause) >= 3) or (later and len(said) >= 2):
             out.append(span)
     return out
 
