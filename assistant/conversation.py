@@ -116,6 +116,7 @@ class ConversationState:
     pending: Pending | None = None
     context: Context = field(default_factory=Context)
     seen: list[str] = field(default_factory=list)
+    last_write: str = ""  # the intent of the change the last turn made: "actually make it 42k" goes on
 
     def already_seen(self, message_id: str) -> bool:
         """True for a platform's retry of a message answered before; else the id is remembered."""
@@ -133,6 +134,8 @@ class ConversationState:
             data["context"] = context
         if self.seen:
             data["seen"] = list(self.seen)
+        if self.last_write:
+            data["last_write"] = self.last_write
         return data
 
     @classmethod
@@ -143,6 +146,7 @@ class ConversationState:
             pending=Pending.from_json(pending) if pending else None,
             context=Context.from_json(data.get("context")),
             seen=[str(s) for s in data.get("seen", [])],
+            last_write=str(data.get("last_write", "")),
         )
 
 

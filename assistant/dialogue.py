@@ -26,6 +26,10 @@ NEW_REQUEST = 0.85  # a parse this sure of a new staff request is not an answer 
 ASK_TRIES = 3  # answers not understood before the question is dropped
 SENTENCE_WORDS, SENTENCE_SURE = 4, 0.6  # nor is a sentence this long that reads this surely as a request
 CREATES_NAMED = ("create_account", "create_contact")  # a new name is what these are for
+FOLLOW_UPS = {  # the changes that may follow a change of the same record without naming it again
+    "update_deal": ("stage", "amount", "close_date", "owner"),
+    "update_contact": ("email", "phone", "title"),
+}
 SMALL_TALK = {"help", "greet", "affirm", "deny", "cancel", "out_of_scope"}
 
 
@@ -34,7 +38,18 @@ class Policy:
         self.parser = parser
 
     def respond(self, turn: Turn, text: str) -> Reply:
+        before, last_write = turn.audit.changes, turn.state.last_write
+        reply = self._respond(turn, text, last_write)
+        wrote = turn.audit.changes > before and gate.is_write(reply.intent or "")
+        turn.state.last_write = (reply.intent or "") if wrote else ""
+        return reply
+
+    def _respond(self, turn: Turn, text: str, last_write: str) -> Reply:
         parse = self.parser.parse(text, turn.now, turn.role)
+        if parse.intent == "out_of_scope" and turn.state.pending is None and last_write:
+            follow_up = self._goes_on(turn, text, last_write, parse)
+            if follow_up is not None:
+                return follow_up
         pending = turn.state.pending
         if pending is not None:
             own_group = turn.audit.group
@@ -50,6 +65,18 @@ class Policy:
             if len(parts) > 1:
                 return self._several(turn, parts)
         return self._request(turn, parse)
+
+    def _goes_on(self, turn: Turn, text: str, intent: str, parse: Parse) -> Reply | None:
+        """Right after a change, words that only make sense as more of it ("actually make it 42k",
+        "close date next friday") change the same record again."""
+        changes = FOLLOW_UPS.get(intent)
+        if changes is None:
+            return None
+        read = self.parser.parse_as(text, intent, turn.now)
+        said = {k: v for k, v in read.items() if k in changes and v is not None}
+        if not said or any(read.get(k) for k in ("account", "contact", "deal")):
+            return None
+        return self.run(turn, intent, said, parse)
 
     def _several(self, turn: Turn, parts: list[str]) -> Reply:
         """Each request of a message in turn, in this one transaction (one undo reverts them all);
@@ -167,6 +194,12 @@ class Policy:
             if choice is not None:
                 turn.state.pending = None
                 return self.run(turn, intent, {**slots, pending.slot: choice}, parse)
+            named = {k: v for k, v in parse.slots.items() if k in ("account", "contact", "deal") and v}
+            if named and not ambiguous(named) and parse.intent in (intent, "account_summary", "out_of_scope"):
+                # "the summit seats deal": the answer names the record itself; the request goes on
+                turn.state.pending = None
+                kept = {k: v for k, v in slots.items() if k not in ("account", "contact", "deal")}
+                return self.run(turn, intent, {**kept, **named}, parse)
             if self._new_request(parse):
                 return None
             return Reply(say("choice_not_understood", n=len(pending.options)), intent=parse.intent)
