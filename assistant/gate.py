@@ -5,8 +5,8 @@ A write is asked about first when the parser was not sure of the request (its co
 `write_sure` in gate.json, calibrated by `tests/nlu/calibrate_gate.py` on the labelled sets that are no
 longer blind). A name one typo away from a record's is read as that record and the reply names it; a
 name further away is never guessed: the dialogue asks "did you mean ...?" (assistant/dialogue.py).
-Everything else is written at once and echoed with undo. `crm eval-nlu` counts, with the same rule, the writes
-that would have gone wrong and the confirmations that were not needed.
+Everything else is written at once and echoed with undo. `crm eval-nlu` counts, with the same rule,
+the writes that would have gone wrong and the confirmations that were not needed.
 """
 
 from __future__ import annotations
