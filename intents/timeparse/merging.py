@@ -202,11 +202,10 @@ def _resolve_group(c: _Ctx, group: list[_Atom], inherited: date | None = None) -
     if inherited is not None:
         return _Atom(start, end, "dt", dt=_normalise_wall(c, _at(inherited, h, minute)))
     dt = _at(c.today, h, minute)
-    if clock is not None and clock.today:
-        pass  # "eod" is today's end of the day, before or after 17:00
-    elif c.future and dt < c.now_min:
+    today_only = clock is not None and clock.today  # "eod" is today's end of the day, even after 17:00
+    if not today_only and c.future and dt < c.now_min:
         dt += timedelta(days=1)
-    elif not c.future and dt > c.now_min:
+    elif not today_only and not c.future and dt > c.now_min:
         dt -= timedelta(days=1)
     return _Atom(start, end, "dt", dt=_normalise_wall(c, dt))
 
