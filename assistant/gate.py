@@ -51,11 +51,12 @@ def is_write(intent: str) -> bool:
     return intent in catalogue().writes
 
 
-def asks_first(parse: Parse) -> bool:
-    """True when this parse's write must be confirmed (or a record chosen) before anything changes."""
+def asks_first(parse: Parse, sure: float | None = None) -> bool:
+    """True when this parse's write must be confirmed (or a record chosen) before anything changes;
+    `sure` tries another threshold than gate.json's (the calibration does)."""
     if not is_write(parse.intent) or parse.slots.get(SURE):
         return False
-    return parse.confidence < write_sure() or ambiguous(parse.slots)
+    return parse.confidence < (write_sure() if sure is None else sure) or ambiguous(parse.slots)
 
 
 def confirmation(parse: Parse, today: date) -> str:

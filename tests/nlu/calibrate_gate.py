@@ -17,11 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from assistant import admin
-from assistant.gate import SURE
+from assistant.gate import asks_first
 from assistant.nlu import store_parser
 from assistant.runtime import Runtime
 from intents.evaluate import Report
-from intents.parse import ambiguous
 from intents.parser import Parser
 
 HERE = Path(__file__).parent
@@ -39,7 +38,7 @@ def reports(parser: Parser) -> dict[float, Report]:
             item = json.loads(line)
             got = parser.parse(item["text"], NOW, item.get("role", "rep"))
             for threshold, report in out.items():
-                asked = not got.slots.get(SURE) and (got.confidence < threshold or ambiguous(got.slots))
+                asked = asks_first(got, threshold)
                 report.add(item["text"], item["intent"], item["slots"], got.intent, got.slots, asked)
     return out
 
