@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from assistant.messages import Reply
 from assistant.runtime import Runtime
 from storage.models import Account, AuditEntry, Base, Contact, User
 
@@ -109,3 +110,10 @@ def wrong_writes(runtime: Runtime, turn: dict[str, Any], changed: Changed) -> li
                 ids.update(session.scalars(select(table.c.id).where(*clauses)))
             wrong += [f"{t} #{r}" for t, r in sorted(changed) if t == table_name and r not in ids]
     return wrong
+
+
+def reply_text(reply: Reply) -> str:
+    """What a turn's expected fragments are looked for in: the plain reply and its table, row by row."""
+    table = reply.table
+    rows = [*table.rows, *([table.total] if table.total else [])] if table else []
+    return reply.plain + "".join("\n" + " | ".join(row) for row in rows)

@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from conversation_cases import audit_mark, changed_since, check_store, wrong_writes
+from conversation_cases import audit_mark, changed_since, check_store, reply_text, wrong_writes
 
 from assistant import admin
 from assistant.engine import Assistant
@@ -67,12 +67,7 @@ def play(case: dict[str, Any], where: str, score: Score) -> None:
                 sender_is_email=True,
             )
             reply = bot.handle(message)
-            rows = (
-                [*reply.table.rows, *([reply.table.total] if reply.table.total else [])]
-                if reply.table
-                else []
-            )
-            text = reply.plain + "".join("\n" + " | ".join(row) for row in rows)
+            text = reply_text(reply)
             problems = turn_problems(text, turn)
             if "intent" in turn and reply.intent != turn["intent"]:
                 problems.append(f"intent {reply.intent}")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conversation_cases import CASES, audit_mark, changed_since, check_store, wrong_writes
+from conversation_cases import CASES, audit_mark, changed_since, check_store, reply_text, wrong_writes
 
 from assistant import admin
 from assistant.engine import Assistant
@@ -37,8 +37,7 @@ def test_conversation(assistant: Assistant, runtime: Runtime, name: str, case: d
         reply = assistant.handle(
             Message("terminal", case["as"], turn["say"], customer=customer, sender_is_email=True)
         )
-        rows = [*reply.table.rows, *([reply.table.total] if reply.table.total else [])] if reply.table else []
-        text = reply.plain + "".join("\n" + " | ".join(row) for row in rows)
+        text = reply_text(reply)
         for fragment in turn.get("reply", []):
             assert fragment.lower() in text.lower(), f"{turn['say']!r} -> {text!r} lacks {fragment!r}"
         for fragment in turn.get("not", []):
