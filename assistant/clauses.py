@@ -14,13 +14,14 @@ import re
 from datetime import datetime
 from typing import Any
 
+from assistant.references import RECORDS
 from intents.catalogue import catalogue
 from intents.parse import Parse
 from intents.parser import Parser
 
 CLAUSE_SURE = 0.8  # a piece this sure of being a write of its own starts a request
 _CUT = re.compile(r"\s*[,;]\s*|\s+(?:and then|and|then)\s+", re.IGNORECASE)
-_RECORDS = {"account", "contact", "deal", "owner", "assignee"}
+_RECORDS = {*RECORDS, "owner", "assignee"}
 _FREE = {"notes", "task", "subject", "title"}
 REMINDERS = ("create_task", "snooze_task")
 
@@ -33,20 +34,18 @@ def requests(parser: Parser, text: str, now: datetime, role: str) -> list[str]:
     groups: list[list[str]] = [[pieces[0]]]
     for piece in pieces[1:]:
         alone = parser.parse(piece, now, role)
-        current = parser.parse(", ".join(groups[-1]), now, role)
         if (activity := _follows_up(parser, groups, piece, alone, now, role)) is not None:
             activity.append(piece)  # "..., f/u tuesday": the activity's follow-up, no request of its own
-        elif _own_request(alone, current):
-            groups.append([piece])
+        elif _sure_write(alone) and alone.intent != parser.parse(", ".join(groups[-1]), now, role).intent:
+            groups.append([piece])  # a request of another kind than the one before it
         else:
             groups[-1].append(piece)  # words about the request before it: "she wants a demo"
     return [", ".join(group) for group in groups] if len(groups) > 1 else [text]
 
 
-def _own_request(piece: Parse, current: Parse) -> bool:
-    """A sure write of another kind than the request it follows, that asks for something itself."""
-    sure = piece.intent in catalogue().writes and piece.confidence >= CLAUSE_SURE
-    return sure and piece.intent != current.intent and bool(_says(piece))
+def _sure_write(piece: Parse) -> bool:
+    """A piece that reads, alone, as a sure write asking for something itself (a stage, an amount...)."""
+    return piece.intent in catalogue().writes and piece.confidence >= CLAUSE_SURE and bool(_says(piece))
 
 
 def _follows_up(

@@ -14,7 +14,7 @@ from assistant import clauses, gate, records
 from assistant.audit import undo_last
 from assistant.conversation import Pending
 from assistant.messages import Button, Reply, combined
-from assistant.references import SHOWN_TARGETS, pick, shown_reference
+from assistant.references import RECORDS, SHOWN_TARGETS, pick, shown_reference
 from assistant.replies import say
 from assistant.skills import SKILLS
 from assistant.turn import Ask, Choose, Confirm, Outcome, Turn
@@ -74,7 +74,7 @@ class Policy:
             return None
         read = self.parser.parse_as(text, intent, turn.now)
         said = {k: v for k, v in read.items() if k in changes and v is not None}
-        if not said or any(read.get(k) for k in ("account", "contact", "deal")):
+        if not said or any(read.get(k) for k in RECORDS):
             return None
         return self.run(turn, intent, said, parse)
 
@@ -129,7 +129,7 @@ class Policy:
             said = new_account
             names = sorted({n for near in self.parser.near_names(said, turn.now) for n in near.names})
             creates = True
-        elif not any(parse.slots.get(s) for s in ("account", "contact", "deal")):
+        elif not any(parse.slots.get(s) for s in RECORDS):
             near = self.parser.near_names(parse.text, turn.now)
             said, names, creates = (near[0].said, near[0].names, False) if near else ("", [], False)
         else:
@@ -194,11 +194,11 @@ class Policy:
             if choice is not None:
                 turn.state.pending = None
                 return self.run(turn, intent, {**slots, pending.slot: choice}, parse)
-            named = {k: v for k, v in parse.slots.items() if k in ("account", "contact", "deal") and v}
+            named = {k: v for k, v in parse.slots.items() if k in RECORDS and v}
             if named and not ambiguous(named) and parse.intent in (intent, "account_summary", "out_of_scope"):
                 # "the summit seats deal": the answer names the record itself; the request goes on
                 turn.state.pending = None
-                kept = {k: v for k, v in slots.items() if k not in ("account", "contact", "deal")}
+                kept = {k: v for k, v in slots.items() if k not in RECORDS}
                 return self.run(turn, intent, {**kept, **named}, parse)
             if self._new_request(parse):
                 return None

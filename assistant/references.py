@@ -18,7 +18,7 @@ _WORDS = json.loads(resources.files("assistant").joinpath("dialogue_words.json")
 FILLER = frozenset(_WORDS["filler"])  # words of an answer to "which one?" that name no option
 WORD_ALIKE = 80  # how alike a word of the answer must be to a word of an option (typos allowed)
 CHOICE_WORDS = {**UNITS, **ORDINAL_UNITS, "last": -1}  # "the second one", "two", "the last"
-RECORDS = ("account", "contact", "deal")
+RECORDS = ("account", "contact", "deal")  # the slots that name the record a request is about
 SHOWN_TARGETS = {"update_deal": ("deal", "_deal_id"), "complete_task": ("task", "_task_id")}
 _NTH = re.compile(
     rf"\b({'|'.join(ORDINAL_UNITS)}|last|\d(?:st|nd|rd|th))\s+(?:one|deal|opp|opportunity|task|reminder|item)\b"
