@@ -190,12 +190,12 @@ def _check_templates(
             for slot in sorted(slots_of(nodes) - values):
                 found.append(f"{where}: {{{slot}}} has no slot list in values.json")
             key = _normal(line)
-            if key in seen:
-                found.append(f"{where}: the same template as line {seen[key]}: {line!r}")
+            earlier, elsewhere = _seen_before(key, number, path.name, seen, first_file)
+            if earlier is not None:
+                found.append(f"{where}: the same template as line {earlier}: {line!r}")
                 continue
-            seen[key] = number
-            if first_file.setdefault(key, path.name) != path.name:
-                found.append(f"{where}: the same template is in {first_file[key]}: {line!r}")
+            if elsewhere is not None:
+                found.append(f"{where}: the same template is in {elsewhere}: {line!r}")
             pattern = _pattern(nodes)
             kept.append(_Template(number, line, None if pattern is None else re.compile(pattern)))
     return out
@@ -273,12 +273,12 @@ def _check_test_file(
                 found.append(f"{where}: a sentence must be a non-empty string, not {sentence!r}")
                 continue
             key = _normal(sentence)
-            if key in seen:
-                found.append(f"{where}: the same sentence as test {seen[key]}: {sentence!r}")
+            earlier, elsewhere = _seen_before(key, number, path.name, seen, first_file)
+            if earlier is not None:
+                found.append(f"{where}: the same sentence as test {earlier}: {sentence!r}")
                 continue
-            seen[key] = number
-            if first_file.setdefault(key, path.name) != path.name:
-                found.append(f"{where}: the same sentence is in {TESTS}/{first_file[key]}: {sentence!r}")
+            if elsewhere is not None:
+                found.append(f"{where}: the same sentence is in {TESTS}/{elsewhere}: {sentence!r}")
             for template in intent_templates:
                 if template.says is not None and template.says.fullmatch(key):
                     found.append(
@@ -286,3 +286,15 @@ def _check_test_file(
                         f" ({template.line!r}); say it as a user would"
                     )
                     break
+
+
+def _seen_before(
+    key: str, number: int, file: str, seen: dict[str, int], first_file: dict[str, str]
+) -> tuple[int | None, str | None]:
+    """Where a normalised line was met before: its number earlier in this file, or the other file that
+    has it; it is remembered as met here."""
+    if key in seen:
+        return seen[key], None
+    seen[key] = number
+    first = first_file.setdefault(key, file)
+    return None, first if first != file else None
