@@ -43,9 +43,13 @@ ACTIVITIES = ("call", "meeting", "email", "note")
 
 
 @cache
+def _settings() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(resources.files("assistant").joinpath("gate.json").read_text("utf-8"))
+    return data
+
+
 def write_sure() -> float:
-    data = json.loads(resources.files("assistant").joinpath("gate.json").read_text("utf-8"))
-    return float(data["write_sure"])
+    return float(_settings()["write_sure"])
 
 
 def is_write(intent: str) -> bool:
@@ -57,6 +61,8 @@ def asks_first(parse: Parse, sure: float | None = None) -> bool:
     `sure` tries another threshold than gate.json's (the calibration does)."""
     if not is_write(parse.intent) or parse.slots.get(SURE):
         return False
+    if parse.intent in _settings()["bare_creates"] and not any(parse.slots.values()):
+        return False  # "new deal": the skill asks what the deal is before anything is made
     unsure = parse.confidence < (write_sure() if sure is None else sure)
     return unsure or ambiguous(parse.slots) or bool(parse.spelt)
 
