@@ -42,7 +42,8 @@ from intents.templates import load_templates, load_values, sample
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "CRM_NLU_MODEL_DIR"  # the intent model's cache folder; the KB models sit beside it
-FOLDS = 5  # cross-validation rounds for the threshold: each holds out a fifth of the articles
+FOLDS = 5  # the articles fall in this many groups; a cross-validation round holds out one group...
+ROUNDS = 3  # ...in this many rounds (not all five: training time)
 LENT = 10  # each round also holds out every tenth question of the other articles
 THREADS = 2
 MAX_LOST = 0.02  # of the held-out questions answered right, at most this share is refused...
@@ -207,7 +208,7 @@ def _cross_validate(
         scores, best = _best(model, rows[lent])
         return scores, best == labels[lent], _best(model, rows[out])[0], _best(model, far[~taught_far])[0]
 
-    rounds = [r for r in pool.map(held_out, range(folds)) if r is not None]
+    rounds = [r for r in pool.map(held_out, range(min(folds, ROUNDS))) if r is not None]
     if not rounds:
         return FALLBACK_THRESHOLD, _UNCALIBRATED
     held, ok, near, away = (np.concatenate([r[i] for r in rounds]) for i in range(4))
