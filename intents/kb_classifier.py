@@ -1,7 +1,8 @@
 """The knowledge-base classifier: which article answers a customer's question, and whether to answer at all.
 
 A linear support-vector model over word (1-2) and character (2-5) n-grams, trained on the articles' own
-example questions and titles. Its best score becomes a confidence through a calibration learnt by
+example questions and titles, with small talk and errands (the intent model's out-of-scope templates)
+as a class of their own. Its best article's score becomes a confidence through a calibration learnt by
 cross-validation on the knowledge base itself: some questions of every article are held out (they should
 be answered) and some whole articles are held out (their questions stand for what the knowledge base
 does not cover, and should be refused). The refusal threshold is the score that best balances the two,
@@ -20,8 +21,9 @@ import os
 import pickle
 import random
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -34,7 +36,6 @@ from platformdirs import user_cache_dir
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.isotonic import IsotonicRegression
-from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from intents.names import KbArticleText
@@ -51,7 +52,10 @@ MIN_LOST_SEEN = 5  # ...when that share is at least this many questions
 MIN_QUESTIONS = 2  # an article needs this many examples to lend some to cross-validation
 C = 1.0  # the SVM's regularisation
 FOREIGN = ""  # the label of the foreign sentences' class: no article's key is empty
+REST = "\x00rest"  # the label of the rows of classes another thread learns
+CV_ARTICLES = 150  # cross-validation asks at most this many articles (training time)
 FALLBACK_THRESHOLD = 0.0  # a knowledge base too small to cross-validate answers above the SVM margin
+KEEP_ON_DISK = 4  # trained classifiers kept in the cache folder, the newest first
 
 Floats = NDArray[np.float64]
 
@@ -66,12 +70,41 @@ class KbGuess:
     sure: bool
 
 
-def _vectoriser() -> FeatureUnion:
-    words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")
-    chars = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, strip_accents="unicode"
-    )
-    return FeatureUnion([("words", words), ("chars", chars)])
+@dataclass
+class Vectoriser:
+    """TF-IDF over word (1-2) and character (2-5) n-grams, side by side (FeatureUnion's machinery costs
+    more than the transform itself for one question)."""
+
+    words: TfidfVectorizer
+    chars: TfidfVectorizer
+
+    @classmethod
+    def fitted(cls, texts: list[str]) -> Vectoriser:
+        words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")
+        chars = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, strip_accents="unicode"
+        )
+        return cls(words.fit(texts), chars.fit(texts))
+
+    def transform(self, texts: list[str]) -> Any:
+        return sparse.hstack([self.words.transform(texts), self.chars.transform(texts)], format="csr")
+
+    def one(self, text: str) -> Any:
+        """`transform([text])`, computed directly: scikit-learn's checks cost more than the arithmetic
+        for a single question."""
+        columns: list[int] = []
+        values: list[float] = []
+        offset = 0
+        for vectoriser in (self.words, self.chars):
+            vocabulary, idf = vectoriser.vocabulary_, vectoriser.idf_
+            counts = Counter(vectoriser.build_analyzer()(text))
+            found = [(vocabulary[gram], n) for gram, n in counts.items() if gram in vocabulary]
+            weights = np.array([(1.0 + np.log(n)) * idf[i] for i, n in found])
+            norm = float(np.linalg.norm(weights)) or 1.0
+            columns += [offset + i for i, _ in found]
+            values += list(weights / norm)
+            offset += len(idf)
+        return sparse.csr_matrix((values, columns, [0, len(columns)]), shape=(1, offset))
 
 
 def _examples(articles: Sequence[KbArticleText]) -> tuple[list[str], list[str]]:
@@ -86,18 +119,64 @@ def _examples(articles: Sequence[KbArticleText]) -> tuple[list[str], list[str]]:
     return texts, keys
 
 
-def _fit(rows: Any, labels: NDArray[np.str_], foreign: Any) -> LinearSVC:
-    """The SVM over the articles' examples and the foreign sentences, the latter a class of their own
-    so that every article's model learns to score small talk and errands low."""
+@dataclass
+class Linear:
+    """One-vs-rest linear scores, as LinearSVC learns them: one row of weights per class."""
+
+    classes: NDArray[np.str_]
+    weights: NDArray[np.float32]  # (features, classes), in the order a sparse product reads fastest
+    bias: NDArray[np.float32]
+
+    def scores(self, rows: Any) -> Floats:
+        product = sparse.csr_matrix(rows, dtype=np.float32) @ self.weights  # float32: no copy of weights
+        return np.asarray(product + self.bias, dtype=np.float64)
+
+
+def _fit(rows: Any, labels: NDArray[np.str_], only: frozenset[str] | None = None) -> Linear:
+    """Learns one-vs-rest models for the classes in `only` (all when None): every other row is a
+    negative example, so a class's model is the same whichever classes are learnt beside it."""
+    if only is not None:
+        labels = np.where(np.isin(labels, list(only)), labels, REST)
+    model = LinearSVC(C=C).fit(rows, labels)
+    weights, bias = model.coef_, model.intercept_
+    if len(model.classes_) == 2:  # of two classes liblinear learns one model: the second class's
+        weights, bias = np.vstack([-weights, weights]), np.concatenate([-bias, bias])
+    keep = model.classes_ != REST
+    return Linear(
+        model.classes_[keep],
+        np.ascontiguousarray(weights[keep].T, dtype=np.float32),
+        bias[keep].astype(np.float32),
+    )
+
+
+def _fit_in_halves(pool: ThreadPoolExecutor, rows: Any, labels: NDArray[np.str_]) -> Future[Linear]:
+    """The one-vs-rest models of all classes, half of them on each of two threads (liblinear lets go
+    of the GIL while it trains): what makes 300 articles train in time."""
+    classes = sorted(set(labels))
+    halves = [pool.submit(_fit, rows, labels, frozenset(classes[i::2])) for i in range(2)]
+
+    def joined() -> Linear:
+        parts = [h.result() for h in halves]
+        return Linear(
+            np.concatenate([p.classes for p in parts]),
+            np.ascontiguousarray(np.hstack([p.weights for p in parts])),
+            np.concatenate([p.bias for p in parts]),
+        )
+
+    return pool.submit(joined)
+
+
+def _with_foreign(rows: Any, labels: NDArray[np.str_], foreign: Any) -> tuple[Any, NDArray[np.str_]]:
+    """The articles' examples and the foreign sentences, the latter a class of their own so that every
+    article's model learns to score small talk and errands low."""
     data = sparse.vstack([rows, foreign], format="csr")
-    return LinearSVC(C=C).fit(data, np.concatenate([labels, np.full(foreign.shape[0], FOREIGN)]))
+    return data, np.concatenate([labels, np.full(foreign.shape[0], FOREIGN)])
 
 
-def _best(model: LinearSVC, rows: Any) -> tuple[Floats, NDArray[np.str_]]:
+def _best(model: Linear, rows: Any) -> tuple[Floats, NDArray[np.str_]]:
     """For each row, the best article's score and key (the foreign class is never an answer)."""
-    scores = np.asarray(model.decision_function(rows), dtype=np.float64)
-    articles = model.classes_ != FOREIGN
-    scores, keys = scores[:, articles], model.classes_[articles]
+    articles = model.classes != FOREIGN
+    scores, keys = model.scores(rows)[:, articles], model.classes[articles]
     return scores.max(axis=1), keys[scores.argmax(axis=1)]
 
 
@@ -123,8 +202,8 @@ def _balanced_threshold(answered: Floats, right: NDArray[np.bool_], foreign: Seq
 class KbClassifier:
     """A trained classifier for one knowledge base (see the module's docstring)."""
 
-    vectoriser: FeatureUnion | None
-    model: LinearSVC | None
+    vectoriser: Vectoriser | None
+    model: Linear | None
     only: str | None  # the one article of a knowledge base of one
     threshold: float  # the SVM score below which the bot does not answer
     calibration: tuple[Floats, Floats]  # score -> chance of a right answer, as points to interpolate
@@ -136,11 +215,11 @@ class KbClassifier:
         if len(distinct) < 2:
             only = distinct[0] if distinct else None
             return cls(None, None, only, FALLBACK_THRESHOLD, _UNCALIBRATED)
-        vectoriser = _vectoriser()
-        features = vectoriser.fit_transform(texts)
+        vectoriser = Vectoriser.fitted(texts)
+        features = vectoriser.transform(texts)
         far = vectoriser.transform(foreign_sentences())
-        with ThreadPoolExecutor(THREADS) as pool:  # liblinear lets go of the GIL while it trains
-            final = pool.submit(_fit, features, np.array(keys), far)
+        with ThreadPoolExecutor(THREADS) as pool:
+            final = _fit_in_halves(pool, *_with_foreign(features, np.array(keys), far))
             threshold, calibration = _cross_validate(pool, features, far, keys, _seed(articles))
             return cls(vectoriser, final.result(), None, threshold, calibration)
 
@@ -148,7 +227,7 @@ class KbClassifier:
         """The best article for `text`; None when there is no knowledge base to ask."""
         if self.vectoriser is None or self.model is None:
             return KbGuess(self.only, 0.5, True) if self.only else None
-        scores, best = _best(self.model, self.vectoriser.transform([text]))
+        scores, best = _best(self.model, self.vectoriser.one(text))
         score = float(scores[0])
         return KbGuess(str(best[0]), self.confidence(score), score >= self.threshold)
 
@@ -171,7 +250,10 @@ def foreign_sentences() -> list[str]:
 
 
 def _seed(articles: Sequence[KbArticleText]) -> int:
-    return int(articles_hash(articles)[:8], 16)
+    """Which articles cross-validation holds out together: fixed by their keys, so a retraining of the
+    same knowledge base chooses the same threshold."""
+    keys = "\x00".join(sorted(a.key for a in articles))
+    return int(hashlib.sha256(keys.encode("utf-8")).hexdigest()[:8], 16)
 
 
 Fold = tuple[Floats, NDArray[np.bool_], Floats, Floats]  # held-out scores, right, near foreign, far foreign
@@ -185,6 +267,7 @@ def _cross_validate(
     them, the threshold that balances answering and refusing, and the calibration of a score."""
     distinct = sorted(set(keys))
     random.Random(seed).shuffle(distinct)
+    asked = set(distinct[:CV_ARTICLES])
     folds = min(FOLDS, len(distinct))
     group = {key: i % folds for i, key in enumerate(distinct)}
     labels = np.array(keys)
@@ -196,15 +279,16 @@ def _cross_validate(
         seen[key] = int(position[i]) + 1
     article_of = np.array([group[k] for k in keys])
     enough = np.array([counts[k] for k in keys]) >= MIN_QUESTIONS
+    sampled = np.array([k in asked for k in keys])
     taught_far = np.arange(far.shape[0]) % 2 == 0  # half the foreign sentences teach, half are asked
 
     def held_out(fold: int) -> Fold | None:
-        out = article_of == fold
-        lent = ~out & (position % LENT == fold % LENT) & enough
-        taught = ~out & ~lent
+        out = (article_of == fold) & sampled
+        lent = ~out & (position % LENT == fold % LENT) & enough & sampled
+        taught = ~out & ~lent & sampled
         if len(set(labels[taught])) < 2 or not lent.any():
             return None
-        model = _fit(rows[taught], labels[taught], far[taught_far])
+        model = _fit(*_with_foreign(rows[taught], labels[taught], far[taught_far]))
         scores, best = _best(model, rows[lent])
         return scores, best == labels[lent], _best(model, rows[out])[0], _best(model, far[~taught_far])[0]
 
@@ -265,11 +349,15 @@ def kb_classifier(articles: Sequence[KbArticleText]) -> KbClassifier:
 
 
 def _save(path: Path, classifier: KbClassifier) -> None:
-    """Writes the cache atomically; a read-only cache only costs a retraining at the next start."""
+    """Writes the cache atomically and drops all but the newest few (a large knowledge base's classifier
+    takes tens of megabytes); a read-only cache only costs a retraining at the next start."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as file:
             pickle.dump(classifier, file, protocol=pickle.HIGHEST_PROTOCOL)
         Path(file.name).replace(path)
+        kept = sorted(path.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[KEEP_ON_DISK:]:
+            old.unlink(missing_ok=True)
     except OSError:
         log.warning("could not cache the knowledge-base classifier in %s", path.parent)
