@@ -47,7 +47,9 @@ class Policy:
 
     def _respond(self, turn: Turn, text: str, last_write: str) -> Reply:
         parse = self.parser.parse(text, turn.now, turn.role)
-        if parse.intent == "out_of_scope" and turn.state.pending is None and last_write:
+        # "push it to the 20th" right after a deal changed moves that deal, unless a reminder came since
+        snooze_of_it = parse.intent == "snooze_task" and turn.context.task_id is None
+        if (parse.intent == "out_of_scope" or snooze_of_it) and turn.state.pending is None and last_write:
             follow_up = self._goes_on(turn, text, last_write, parse)
             if follow_up is not None:
                 return follow_up

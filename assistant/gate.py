@@ -3,8 +3,9 @@ this product can have, an unneeded question a small one.
 
 A write is asked about first when the parser was not sure of the request (its confidence is below
 `write_sure` in gate.json, calibrated by `tests/nlu/calibrate_gate.py` on the labelled sets that are no
-longer blind). A name one typo away from a record's is read as that record and the reply names it; a
-name further away is never guessed: the dialogue asks "did you mean ...?" (assistant/dialogue.py).
+longer blind), and when a record's name was read from a typo ("dunder mifflen": "Did you mean Dunder
+Mifflin Paper Company? Log a meeting ...?"). A name further away is never guessed: the dialogue asks
+"did you mean ...?" with the candidates (assistant/dialogue.py).
 Everything else is written at once and echoed with undo. `crm eval-nlu` counts, with the same rule,
 the writes that would have gone wrong and the confirmations that were not needed.
 """
@@ -56,15 +57,20 @@ def asks_first(parse: Parse, sure: float | None = None) -> bool:
     `sure` tries another threshold than gate.json's (the calibration does)."""
     if not is_write(parse.intent) or parse.slots.get(SURE):
         return False
-    return parse.confidence < (write_sure() if sure is None else sure) or ambiguous(parse.slots)
+    unsure = parse.confidence < (write_sure() if sure is None else sure)
+    return unsure or ambiguous(parse.slots) or bool(parse.spelt)
 
 
 def confirmation(parse: Parse, today: date) -> str:
-    """'Log a call (Soylent Corp, "pricing")?': the request as it was read, to say yes or no to."""
+    """'Log a call (Soylent Corp, "pricing")?': the request as it was read, to say yes or no to; after
+    "Did you mean Dunder Mifflin Paper Company?" when a name was read from a typo."""
     details = ", ".join(
         _value(slot, parse.slots[slot], today) for slot in SHOWN if _shown(parse.slots.get(slot))
     )
-    return say("gate_confirm", action=_action(parse), details=f" ({details})" if details else "")
+    asked = say("gate_confirm", action=_action(parse), details=f" ({details})" if details else "")
+    if not parse.spelt:
+        return asked
+    return say("gate_spelt", names=say("choose_or").join(sorted(set(parse.spelt.values()))), asked=asked)
 
 
 def _action(parse: Parse) -> str:

@@ -70,6 +70,7 @@ class Report:
     wrong_writes: list[dict[str, Any]] = field(default_factory=list)
     writes_right: int = 0  # write lines read right: the base of the needless-confirmation rate
     needless: int = 0
+    needless_spelt: int = 0  # of those, asked because a name was read from a typo ("did you mean ...?")
 
     @property
     def intent_accuracy(self) -> float:
@@ -91,6 +92,7 @@ class Report:
         intent: str,
         got: dict[str, Any],
         asked: bool = False,
+        spelt: bool = False,
     ) -> None:
         self.total += 1
         counts = self.per_intent.setdefault(expected_intent, Counter())
@@ -120,7 +122,9 @@ class Report:
             return
         if frame_ok:
             self.writes_right += 1
-            self.needless += asked and not ambiguous(expected)  # "which Jane?" is a question needed
+            needless = asked and not ambiguous(expected)  # "which Jane?" is a question needed
+            self.needless += needless
+            self.needless_spelt += needless and spelt
         elif not asked and not ambiguous(got) and (not intent_ok or set(wrong) - FREE_TEXT):
             self.wrong_writes.append(
                 {"text": text, "expected": expected_intent, "got": intent, "slots": wrong}
@@ -147,6 +151,7 @@ class Report:
             "wrong_writes": len(self.wrong_writes),
             "needless_confirmations": self.needless,
             "needless_confirmation_rate": round(self.needless_rate, 4),
+            "needless_confirmations_for_typos": self.needless_spelt,
             "wrong_write_lines": self.wrong_writes,
             "errors": self.errors,
         }
@@ -158,7 +163,7 @@ class Report:
             f"frame accuracy    {self.frame_accuracy:.4f}",
             f"wrong writes      {len(self.wrong_writes)}",
             f"needless confirmations {self.needless} of {self.writes_right} writes read right"
-            f" ({self.needless_rate:.3f})",
+            f" ({self.needless_rate:.3f}; {self.needless_spelt} of them for a name read from a typo)",
             "",
             f"{'intent':<18}{'n':>5}{'intent':>9}{'frame':>9}",
         ]

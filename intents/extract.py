@@ -8,11 +8,12 @@ with those spans replaced by placeholders, so it learns "log a call with ACCOUNT
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from intents.datafiles import read_json
+from intents.keyword_typos import corrected
 from intents.names import NameIndex, NameMention
 from intents.numbers import find_numbers
 from intents.text import Token, clean, joined, tokenize
@@ -112,9 +113,18 @@ def _token_range(offsets: list[int], tokens: list[Token], start: int, end: int) 
     return (first, last) if first is not None and last is not None else None
 
 
+def _spelt(token: Token, raw: str, names: NameIndex) -> Token:
+    """The token with a misspelt command word corrected ("emaild" -> "emailed"); a word written with a
+    capital is a name ("Redline Motors"), never corrected."""
+    if token.punct or not raw[token.start : token.end].islower():
+        return token
+    fixed = corrected(token.norm, names.common_words, names.words)
+    return replace(token, norm=fixed) if fixed else token
+
+
 def analyse(text: str, now: datetime, names: NameIndex) -> Analysis:
     raw = clean(text)
-    tokens = tokenize(raw)
+    tokens = [_spelt(t, raw, names) for t in tokenize(raw)]
     taken = [False] * len(tokens)
     spans: list[Span] = []
 

@@ -109,6 +109,11 @@ def _deal_words() -> dict[str, frozenset[str]]:
 
 
 @cache
+def _group_words() -> tuple[str, ...]:
+    return tuple(read_json("account_words.json")["groups"])
+
+
+@cache
 def _suffix_spellings() -> dict[str, list[str]]:
     return {word: group for group in _suffix_groups() for word in group}
 
@@ -132,8 +137,12 @@ _OF_PREFIXES = {
 
 def name_words(name: str) -> list[str]:
     """A name as the words it is matched by: 'O'Neill & Co.' -> ['oneill', 'and', 'co']."""
-    text = fold(name).replace("&", " and ").replace("'", "").replace(".", "")
-    return _WORD.findall(text)
+    return _WORD.findall(_as_name_word(fold(name).replace("&", " and ")))
+
+
+def _as_name_word(word: str) -> str:
+    """A word as `name_words` writes it, so that "o'neill" is no typo of "oneill"."""
+    return word.replace("'", "").replace(".", "") or word
 
 
 def _deletes(word: str) -> set[str]:
@@ -197,6 +206,10 @@ class NameIndex:
                     self._put(prefix, record, 0.9)
             if len(core) > 1:
                 self._put(["".join(core)], record, 0.95)
+            for word in core[1:]:  # "the valley team": an inner word said of the account's people
+                if len(word) >= 4 and not self._is_common([word]) and word not in _deal_words()["glue"]:
+                    for group in _group_words():
+                        self._put([word, group], record, 0.9)
             if (
                 len(core) > 2
                 and core[0] in _OF_PREFIXES
@@ -281,7 +294,7 @@ class NameIndex:
 
     def find(self, tokens: Sequence[Token], skip: Sequence[bool] = ()) -> list[NameMention]:
         """Non-overlapping mentions, longest and best first; tokens marked in `skip` are not names."""
-        norms = [t.norm if not t.punct else "" for t in tokens]
+        norms = [_as_name_word(t.norm) if not t.punct else "" for t in tokens]
         fixed = [(self.correct(w) or w) if w and not (skip and skip[i]) else w for i, w in enumerate(norms)]
         found: list[tuple[int, float, int, int, list[Candidate], bool]] = []
         for i in range(len(tokens)):

@@ -12,14 +12,16 @@ class Parse:
     intent: str
     confidence: float
     slots: dict[str, Any] = field(default_factory=dict)
+    spelt: dict[str, str] = field(default_factory=dict)  # words as written -> the record read from a typo
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "text": self.text,
             "intent": self.intent,
             "confidence": round(self.confidence, 3),
             "slots": self.slots,
         }
+        return {**out, "spelt": self.spelt} if self.spelt else out
 
 
 def ambiguous(slots: dict[str, Any]) -> bool:

@@ -57,6 +57,21 @@ def _problem(analysis: Analysis) -> bool:
     return bool(find_cues([t.norm for t in analysis.tokens], "problem_words"))
 
 
+def _spelt(analysis: Analysis, slots: dict[str, Any]) -> dict[str, str]:
+    """The slots' records that were read from a misspelt name ("dunder mifflen"): as written -> read."""
+    values = {v for v in slots.values() if isinstance(v, str)}
+    out: dict[str, str] = {}
+    for span in analysis.spans:
+        if span.name is None or not span.name.fuzzy:
+            continue
+        named = {c.record.name for c in span.name.candidates} | {
+            c.record.account for c in span.name.candidates if c.record.account
+        }
+        for value in sorted(values & named):
+            out[analysis.text_between(span.first, span.last)] = value
+    return out
+
+
 @dataclass
 class Parser:
     index: NameIndex
@@ -123,7 +138,7 @@ class Parser:
         if confidence < OUT_OF_SCOPE_BELOW:
             return Parse(text, "out_of_scope", 1.0 - confidence)
         slots = fill(intent, analysis, now, self.kb, self.index.common_words)
-        return Parse(text, intent, confidence, slots)
+        return Parse(text, intent, confidence, slots, _spelt(analysis, slots))
 
     def near_names(self, text: str, now: datetime) -> list[NearName]:
         """Words of `text` that look like a name in the store but match none closely enough to be read

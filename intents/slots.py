@@ -17,6 +17,7 @@ from intents.extract import Analysis, Span
 from intents.kb_classifier import KbClassifier
 from intents.lexicon import Cue, find_cues, lexicon
 from intents.names import NameMention, name_words
+from intents.numbers import find_numbers
 from intents.text import fold
 
 Slots = dict[str, Any]
@@ -33,7 +34,10 @@ _EDGE = " \t,.;:!?-–—'\"“”‘’()"
 _QUOTED = re.compile(r"[\"“'‘]([^\"”'’]{3,})[\"”'’]")
 _WORD = re.compile(r"[a-z0-9]+")
 TASK_STOP = _words("task_stop")
+_PHRASAL = _words("phrasal")  # "the tariq check in": a verb's own word, not a date's preposition
 _REQUEST_VERBS = _words("request_verbs")
+_I_AUXILIARIES = _words("i_auxiliaries")
+_ASKING_VERBS = _words("asking_verbs")
 
 
 def iso(value: date | datetime) -> str:
@@ -167,12 +171,22 @@ class Filler:
             "i own", "i have", "assigned to me"
         ):
             return True
+        if self.i_do():
+            return True
         hit = self.index_of("for me")  # "what's closing for me", not the favour "pull the pipeline for me"
         if hit is None:
             return False
         after = [w for k, w in enumerate(self.words[hit[1] :], hit[1]) if not self.a.tokens[k].punct]
         favour = not set(after) - {"please", "thanks"} and bool(_REQUEST_VERBS & set(self.words[: hit[0]]))
         return not favour
+
+    def i_do(self) -> bool:
+        """ "what am i forecasting", "how often do i win": I am the one who sells, not the one asking
+        ("can i see the pipeline")."""
+        for k, word in enumerate(self.words[1:-1], 1):
+            if word == "i" and self.words[k - 1] in _I_AUXILIARIES and self.words[k + 1] not in _ASKING_VERBS:
+                return True
+        return False
 
     # times ----------------------------------------------------------------------------------------
 
@@ -230,11 +244,10 @@ class Filler:
             if span and span.kind in ("date", "datetime", "period") and span.first >= first:
                 last = span.first
                 changed = True
-            elif self.a.tokens[last - 1].punct or self.words[last - 1] in TASK_STOP | {
-                "and",
-                "then",
-                "please",
-            }:
+            elif self.a.tokens[last - 1].punct or (
+                self.words[last - 1] in TASK_STOP | {"and", "then", "please"}
+                and " ".join(self.words[max(first, last - 2) : last]) not in _PHRASAL
+            ):
                 last -= 1
                 changed = True
             span = self.a.span_at(first)
@@ -694,6 +707,7 @@ _FILLER_TITLE = _words("filler_title")
 
 
 _TASK_LEAD = _words("task_lead")
+_PING_ME = tuple(_WORDS["ping_me"])  # "ping me tmrw to ring bob back": a reminder asked for
 
 
 def _task_start(f: Filler) -> int:
@@ -702,7 +716,7 @@ def _task_start(f: Filler) -> int:
     colon = f.index_of(":")
     if colon and colon[0] <= 6:
         return colon[1]
-    trigger = f.index_of("remind", "reminder", "task", "todo", "to do")
+    trigger = f.index_of("remind", "reminder", "task", "todo", "to do", *_PING_ME)
     if trigger:
         k = trigger[1]
         while k < min(n, trigger[1] + 8):
@@ -848,7 +862,10 @@ def query_deals(f: Filler) -> Slots:
     if times:  # deals won or lost in a period closed in the past; open deals close ahead
         slots["period"] = f.period_value(times[0], past=slots.get("status") in ("won", "lost"))
     amounts = f.moneys() or [s for s in f.a.of_kind("number") if s.value >= 1000]
-    if len(amounts) == 2 and f.has("between", "from"):
+    ends = _range_ends(f, amounts[0]) if len(amounts) == 1 else None
+    if ends:
+        slots["min_amount"], slots["max_amount"] = ends
+    elif len(amounts) == 2 and f.has("between", "from"):
         low, high = sorted(number(s.value) for s in amounts)
         slots["min_amount"], slots["max_amount"] = low, high
     else:
@@ -875,6 +892,15 @@ def query_deals(f: Filler) -> Slots:
     if "limit" not in slots and _one_first(f):
         slots["limit"] = 1  # "largest open deal", "the next deal to close": one deal, the first in order
     return slots
+
+
+def _range_ends(f: Filler, span: Span) -> tuple[int | float, int | float] | None:
+    """ "the 20-50k range": one word, so one span, that holds both ends of a range."""
+    found = find_numbers(f.text(span.first, span.last))
+    if len(found) != 2:
+        return None
+    low, high = sorted(number(m.value) for m in found)
+    return low, high
 
 
 _SUPERLATIVES = _words("superlatives")
@@ -918,6 +944,8 @@ CLOSED_METRICS = ("won", "lost", "win_rate")  # figures of deals already closed:
 def pipeline_report(f: Filler) -> Slots:
     slots: Slots = {}
     metrics = {c.value for c in f.cues("metric")}
+    if "won" in metrics and f.has("how often"):
+        metrics.add("win_rate")  # "how often do we win" asks for a rate
     for metric in ("win_rate", "count", "forecast", "lost", "won", "pipeline"):
         if metric in metrics:
             slots["metric"] = metric

@@ -14,6 +14,8 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import TypeAlias
 
+SHAPES_CAP = 256  # a template with more wordings than this is only sampled
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -111,6 +113,25 @@ def sample(sequence: Nodes, rng: random.Random, values: dict[str, list[str]]) ->
     return " ".join("".join(parts).split())
 
 
+def shapes(sequence: Nodes, values: dict[str, list[str]], cap: int) -> list[str]:
+    """Every sentence of a template with each slot at its first value, or none past `cap` sentences:
+    a short template's every wording is learnt ("show {account}" too), not only those the sampler drew."""
+    sentences = [""]
+    for node in sequence:
+        if isinstance(node, str):
+            parts = [node]
+        elif isinstance(node, Slot):
+            parts = [values[node.name][0]]
+        else:
+            choice = node.choice if isinstance(node, Optional_) else node
+            parts = [p for option in choice.options for p in shapes(option, values, cap)]
+            parts += [""] if isinstance(node, Optional_) else []
+        if len(sentences) * len(parts) > cap:
+            return []
+        sentences = [a + b for a in sentences for b in parts]
+    return [" ".join(s.split()) for s in sentences]
+
+
 def slots_of(sequence: Nodes) -> set[str]:
     found: set[str] = set()
     for node in sequence:
@@ -152,7 +173,8 @@ def load_values() -> dict[str, list[str]]:
 def expand(
     intent_templates: dict[str, tuple[Nodes, ...]], per_intent: int, seed: int = 0
 ) -> list[tuple[str, str]]:
-    """About `per_intent` distinct sentences for each intent, drawn evenly from its templates."""
+    """About `per_intent` distinct sentences for each intent, drawn evenly from its templates, and every
+    wording of its short templates (`shapes`)."""
     values = load_values()
     out: list[tuple[str, str]] = []
     for intent, templates in intent_templates.items():
@@ -163,5 +185,6 @@ def expand(
             template = templates[tries % len(templates)]
             tries += 1
             seen.add(sample(template, rng, values))
+        seen.update(s for template in templates for s in shapes(template, values, SHAPES_CAP))
         out.extend((sentence, intent) for sentence in sorted(seen))
     return out

@@ -110,7 +110,7 @@ def run_eval(args: argparse.Namespace) -> int:
             )
             return 1
         got = parser.parse(text, runtime.now(), item.get("role", "rep"))
-        report.add(text, intent, slots, got.intent, got.slots, asks_first(got))
+        report.add(text, intent, slots, got.intent, got.slots, asks_first(got), bool(got.spelt))
     print(json.dumps(report.to_json(), indent=2) if args.json else report.render())
     if (args.min_intent and report.intent_accuracy < args.min_intent) or (
         args.min_frame and report.frame_accuracy < args.min_frame

@@ -114,6 +114,8 @@ def _complete_title(turn: Turn, slots: dict[str, Any]) -> dict[str, Any] | Ask:
 def create_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
     assert turn.user is not None
     title = slots.get("task")
+    if not title and slots.get("due") and _reminded(turn) is not None:
+        return snooze_task(turn, slots)  # "remind me friday" just after a reminder: that one again
     if not title:
         return Ask("task", say("ask_task"))
     completed = _complete_title(turn, slots)
@@ -262,11 +264,9 @@ def _done(turn: Turn, task: Task) -> Outcome:
     return Reply(say("task_done", task=task.title), buttons=undo_button())
 
 
-def snooze_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
-    """'remind me again in an hour' / 'tomorrow': moves the task just reminded of (the conversation's
-    context, set when the reminder was delivered), else the user's latest one reminded in the last
-    SNOOZE_RECENT. With none, 'remind me friday' is a new reminder, and asks what it should say. A new
-    due time makes a new reminder occurrence; 'tomorrow' means 09:00 local, whatever the clocks did."""
+def _reminded(turn: Turn) -> Task | None:
+    """The open task just reminded of: the conversation's, set when the reminder was delivered, else the
+    user's latest one reminded in the last SNOOZE_RECENT."""
     assert turn.user is not None
     task = None
     if (task_id := turn.context.task_id) is not None:
@@ -283,6 +283,14 @@ def snooze_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
             .order_by(Task.reminded_at.desc(), Task.id.desc())
             .limit(1)
         ).first()
+    return task
+
+
+def snooze_task(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    """'remind me again in an hour' / 'tomorrow': moves the task just reminded of. With none, 'remind me
+    friday' is a new reminder, and asks what it should say. A new
+    due time makes a new reminder occurrence; 'tomorrow' means 09:00 local, whatever the clocks did."""
+    task = _reminded(turn)
     if task is None:
         return create_task(turn, slots) if slots.get("due") else Reply(say("snooze_nothing"))
     if not can_change_task(turn, task):

@@ -284,8 +284,10 @@ _YEAR_CONTEXT = frozenset({"in", "during", "for", "of", "by", "until", "till", "
 
 @_pattern(rf"\b(?P<year>{_YEAR})\b(?![/.:-]?[0-9])", needs=("19", "20"))
 def _year_alone(m: re.Match[str], c: _Ctx) -> _Atom | None:
-    """ "in 2027", "during 2026": a year only after a preposition, and not before a noun."""
-    if _prev_word(c, m.start()) not in _YEAR_CONTEXT:
+    """ "in 2027", "during 2026": a year after a preposition, and not before a noun; or a year that ends the
+    sentence after a word ("monthly wins 2026"), where nothing is left for it to count."""
+    closing = not c.lower[m.end() :].strip(" .!?") and _prev_word(c, m.start()).isalpha()
+    if _prev_word(c, m.start()) not in _YEAR_CONTEXT and not closing:
         return None
     if not _follow_ok(c, m.end()):
         return None
