@@ -12,6 +12,8 @@ from typing import TextIO
 from sqlalchemy import func, select
 
 from assistant.runtime import Runtime
+from assistant.store_names import StoreNames
+from intents.kb_classifier import KbClassifier, kb_classifier
 from storage import demo_seed as demo
 from storage import exporting, importing, migrate
 from storage.db import settle, transaction
@@ -43,7 +45,15 @@ def import_file(
         raise AdminError(f"{path} is not UTF-8 text ({problem.reason} at byte {problem.start})") from None
     if result.created + result.updated >= BULK_ROWS:
         settle(runtime.engine, IMPORTED_TABLES[kind])
+    if kind == "kb":
+        train_kb(runtime)
     return result
+
+
+def train_kb(runtime: Runtime) -> KbClassifier:
+    """Trains the knowledge-base classifier on the stored articles now (or finds it in the cache), so
+    that the first customer question after an import does not wait for it."""
+    return kb_classifier(list(StoreNames(runtime.sessions).articles()))
 
 
 IMPORTED_TABLES = {

@@ -17,6 +17,7 @@ from assistant.messages import Button, Reply, combined
 from assistant.references import RECORDS, SHOWN_TARGETS, pick, shown_reference
 from assistant.replies import say
 from assistant.skills import SKILLS
+from assistant.skills.support import offer_a_person
 from assistant.turn import Ask, Choose, Confirm, Outcome, Turn
 from intents.parse import Parse, ambiguous
 from intents.parser import Parser
@@ -324,8 +325,10 @@ class Policy:
             return Reply(say("nothing_pending"))
         if intent == "cancel":
             return Reply(say("cancelled"))
+        if intent == "out_of_scope" and customer:
+            return Reply(say("not_understood_customer"), buttons=offer_a_person())
         if intent == "out_of_scope":
-            return Reply(say("not_understood_customer" if customer else "not_understood"))
+            return Reply(say("not_understood"))
         if intent == "undo" and turn.user is not None:
             what = undo_last(turn.session, turn.user.id, turn.channel)
             return Reply(say("undone", what=what) if what else say("nothing_to_undo"))

@@ -10,7 +10,7 @@ from typing import Any
 from intents.catalogue import catalogue
 from intents.classifier import IntentClassifier, load_classifier
 from intents.extract import Analysis, analyse
-from intents.kb_match import best_article
+from intents.kb_classifier import KbClassifier, kb_classifier
 from intents.lexicon import find_cues
 from intents.names import NameIndex, NameSource
 from intents.parse import Parse
@@ -19,7 +19,6 @@ from intents.slots import fill
 log = logging.getLogger(__name__)
 OUT_OF_SCOPE_BELOW = 0.45  # a best guess this unsure is no guess: the user gets "I didn't get that"
 KB_FIRST = {"out_of_scope", "help"}  # a customer's question the knowledge base answers well is a faq
-KB_COVERAGE = 0.5
 SURE_HELP = 0.9
 ANSWERS = {"affirm", "deny"}
 NEAR_MIN_LENGTH = 5  # shorter unknown words are too often plain words to be offered as names
@@ -77,21 +76,25 @@ def _spelt(analysis: Analysis, slots: dict[str, Any]) -> dict[str, str]:
 class Parser:
     index: NameIndex
     classifier: IntentClassifier
+    kb: KbClassifier
 
     @classmethod
     def build(cls, source: NameSource) -> Parser:
         classifier = load_classifier()
-        return cls(NameIndex.build(source, classifier.common), classifier)
+        index = NameIndex.build(source, classifier.common)
+        return cls(index, classifier, kb_classifier(index.articles))
 
     def refresh(self, source: NameSource) -> None:
-        """Re-reads the names after the store changed."""
+        """Re-reads the names after the store changed; the knowledge-base classifier is trained again
+        only if the articles changed (it is cached by their hash)."""
         self.index = NameIndex.build(source, self.classifier.common)
+        self.kb = kb_classifier(self.index.articles)
 
     def parse_as(self, text: str, intent: str, now: datetime) -> dict[str, Any]:
         """The slots `text` carries if it is read as `intent`: how an answer to a question is read."""
         try:
             analysis = analyse(text, now, self.index)
-            return fill(intent, analysis, now, self.index.articles, self.index.common_words)
+            return fill(intent, analysis, now, self.kb, self.index.common_words)
         except Exception:
             log.exception("slot filling failed for %r", text)
             return {}
@@ -120,9 +123,9 @@ class Parser:
             and not sure_help
             and (intent in KB_FIRST or long_answer or confidence < OUT_OF_SCOPE_BELOW)
         ):
-            article = best_article(analysis.raw, self.index.articles)
-            if article and article[1] >= KB_COVERAGE:
-                return Parse(text, "faq", article[1], {"article": article[0]})
+            guess = self.kb.guess(analysis.raw)
+            if guess is not None and guess.sure:
+                return Parse(text, "faq", guess.confidence, {"article": guess.article})
         if (
             role == "customer"
             and intent == "open_ticket"
@@ -134,7 +137,7 @@ class Parser:
             )
         if confidence < OUT_OF_SCOPE_BELOW:
             return Parse(text, "out_of_scope", 1.0 - confidence)
-        slots = fill(intent, analysis, now, self.index.articles, self.index.common_words)
+        slots = fill(intent, analysis, now, self.kb, self.index.common_words)
         return Parse(text, intent, confidence, slots, _spelt(analysis, slots))
 
     def near_names(self, text: str, now: datetime) -> list[NearName]:

@@ -14,9 +14,9 @@ from typing import Any
 
 from intents.datafiles import read_json
 from intents.extract import Analysis, Span
-from intents.kb_match import best_article
+from intents.kb_classifier import KbClassifier
 from intents.lexicon import Cue, find_cues, lexicon
-from intents.names import KbArticleText, NameMention, name_words
+from intents.names import NameMention, name_words
 from intents.numbers import find_numbers
 from intents.text import fold
 
@@ -53,13 +53,13 @@ class Filler:
         self,
         analysis: Analysis,
         now: datetime,
-        articles: list[KbArticleText],
+        kb: KbClassifier,
         common: frozenset[str] = frozenset(),
     ) -> None:
         self.a = analysis
         self.common = common
         self.now = now
-        self.articles = articles
+        self.kb = kb
         self.words = [t.norm for t in analysis.tokens]
         self.in_span = [analysis.span_at(i) is not None for i in range(len(self.words))]
         self.cased = any(c.islower() for c in analysis.raw)  # in ALL CAPS a capital tells nothing
@@ -984,8 +984,8 @@ def find_contact(f: Filler) -> Slots:
 
 
 def faq(f: Filler) -> Slots:
-    found = best_article(f.a.raw, f.articles)
-    return {"article": found[0]} if found else {}
+    guess = f.kb.guess(f.a.raw)
+    return {"article": guess.article} if guess is not None and guess.sure else {}
 
 
 _TICKET_WORDS = _words("ticket_words")
@@ -1014,7 +1014,9 @@ def open_ticket(f: Filler) -> Slots:
         for a, b in segments
         if any(not f.a.tokens[k].punct and f.words[k] not in filler for k in range(a, b))
     ]
-    first, last = (stated[0][0], stated[-1][1]) if stated else (0, n)
+    if not stated:
+        return {}  # "open a ticket" alone names no problem yet: the assistant asks for it
+    first, last = stated[0][0], stated[-1][1]
     intro = f.index_of(*lexicon()["ticket_intro"], start=first)
     if intro and intro[0] <= first + 3 and intro[1] < last:
         first = intro[1]
@@ -1056,8 +1058,6 @@ FILLERS: dict[str, Callable[[Filler], Slots]] = {
 }
 
 
-def fill(
-    intent: str, analysis: Analysis, now: datetime, articles: list[KbArticleText], common: frozenset[str]
-) -> Slots:
+def fill(intent: str, analysis: Analysis, now: datetime, kb: KbClassifier, common: frozenset[str]) -> Slots:
     handler = FILLERS.get(intent)
-    return handler(Filler(analysis, now, articles, common)) if handler else {}
+    return handler(Filler(analysis, now, kb, common)) if handler else {}

@@ -1,4 +1,4 @@
-"""`crm parse` and `crm eval-nlu`: the NLU alone, read-only."""
+"""`crm parse`, `crm eval-nlu` and `crm eval-kb`: the NLU alone, read-only."""
 
 from __future__ import annotations
 
@@ -41,6 +41,20 @@ def register(commands: Any) -> None:
     )
     evaluate.add_argument("--min-frame", type=float, metavar="X", help="exit 1 if frame accuracy is below X")
     evaluate.set_defaults(handler=run_eval)
+
+    kb = commands.add_parser(
+        "eval-kb",
+        parents=common,
+        help="score the knowledge-base classifier on a labelled JSONL file",
+        description='Each line: {"text", "article"}, the article\'s key, or null (or "oos") for a question '
+        "the knowledge base does not answer. Scored against the knowledge base in the store: accuracy "
+        "(a right answer or a right refusal), in-scope accuracy, out-of-scope recall, and a table of "
+        "confidence against accuracy.",
+    )
+    kb.add_argument("file", type=Path, metavar="FILE.jsonl")
+    kb.add_argument("--errors", type=int, default=20, metavar="N", help="list at most N errors (default 20)")
+    kb.add_argument("--min-accuracy", type=float, metavar="X", help="exit 1 if accuracy is below X")
+    kb.set_defaults(handler=run_eval_kb)
 
 
 def _line_text(line: str) -> tuple[str, str | None]:
@@ -106,5 +120,25 @@ def run_eval(args: argparse.Namespace) -> int:
             f"(intent {report.intent_accuracy:.4f}, frame {report.frame_accuracy:.4f})",
             file=sys.stderr,
         )
+        return 1
+    return 0
+
+
+def run_eval_kb(args: argparse.Namespace) -> int:
+    from assistant.admin import train_kb
+    from intents.kb_eval import read_labelled, report, score
+
+    try:
+        questions = read_labelled(args.file)
+    except FileNotFoundError:
+        raise SystemExit(f"crm eval-kb: no such file: {args.file}") from None
+    except ValueError as problem:
+        raise SystemExit(f"crm eval-kb: {problem}") from None
+    runtime = runtime_from(args)
+    runtime.ensure_schema()
+    result = score(train_kb(runtime), questions)
+    print("\n".join(report(result, args.errors)))
+    if args.min_accuracy and result.accuracy < args.min_accuracy:
+        print(f"crm eval-kb: below the bar (accuracy {result.accuracy:.4f})", file=sys.stderr)
         return 1
     return 0

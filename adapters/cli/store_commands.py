@@ -28,7 +28,8 @@ def register(commands: Any) -> None:
         parents=common,
         help="import a CSV file (all or nothing)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Import a CSV file with a header row. Nothing is written unless every row is good.",
+        description="Import a CSV file with a header row. Nothing is written unless every row is good. "
+        "Importing kb also trains the support bot's knowledge-base classifier.",
         epilog=f"columns (* required, any order):\n{formats}",
     )
     imp.add_argument("kind", choices=IMPORT_KINDS, metavar="KIND", help=", ".join(IMPORT_KINDS))

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from assistant.messages import Reply
+from assistant.messages import Button, Reply
 from assistant.replies import say
 from assistant.turn import Ask, Outcome, Turn
 from storage.models import KbArticle, Ticket, TicketMessage
@@ -17,14 +17,23 @@ from storage.models import KbArticle, Ticket, TicketMessage
 FIRST_TICKET = 1000
 
 
+def offer_a_person() -> list[Button]:
+    """What a customer is offered when the bot is not sure of an answer: a ticket or a person."""
+    return [
+        Button(say("button_ticket"), say("button_ticket_value"), "choose"),
+        Button(say("button_person"), say("button_person_value"), "choose"),
+    ]
+
+
 def faq(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    """The article's answer; with no article sure enough to answer, a refusal that offers a person."""
     article = None
     if slots.get("article"):
         article = turn.session.scalars(
             select(KbArticle).where(KbArticle.key == slots["article"], KbArticle.deleted_at.is_(None))
         ).first()
     if article is None:
-        return Reply(say("faq_unknown"))
+        return Reply(say("faq_unknown"), buttons=offer_a_person())
     return Reply(say("faq_answer", answer=article.answer))
 
 
