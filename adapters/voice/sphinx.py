@@ -1,0 +1,89 @@
+"""PocketSphinx with a finite-state grammar of the CRM's commands: the default engine, nothing to download.
+
+The grammar (intents/speech.py) is written as PocketSphinx's FSG text with a dictionary of just its
+words: the model's own pronunciations, and espeak-ng's for the names the model lacks. Both are cached
+in a folder named by the grammar's hash, so they are rebuilt only when templates or names change.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pocketsphinx import Config, Decoder, get_model_path
+
+from adapters.voice.pronounce import espeak_pronunciations, read_dictionary
+from intents.names import NameIndex
+from intents.speech import build_corpus, name_words, speech_hash
+
+log = logging.getLogger(__name__)
+MODEL = Path(get_model_path()) / "en-us"  # the model the pocketsphinx wheel ships
+LM_FILE = "commands.arpa"
+DICT_FILE = "words.dict"
+
+
+def model_dictionary() -> dict[str, tuple[str, ...]]:
+    return read_dictionary(MODEL / "cmudict-en-us.dict")
+
+
+def dictionary_lines(words: set[str], pronounce: Callable[[str], Sequence[str]]) -> list[str]:
+    """CMU-format lines, alternative pronunciations numbered word(2), word(3)..."""
+    lines = []
+    for word in sorted(words):
+        lines += [f"{word if i == 0 else f'{word}({i + 1})'} {p}" for i, p in enumerate(pronounce(word))]
+    return lines
+
+
+def build_files(names: NameIndex, cache: Path) -> Path:
+    """The folder holding the language model and dictionary for `names`, built if its hash is new."""
+    folder = cache / f"pocketsphinx-{speech_hash(names)}"
+    if (folder / LM_FILE).exists():
+        return folder
+    dictionary = model_dictionary()
+    guessed = espeak_pronunciations(w for w in name_words(names) if w not in dictionary)
+
+    def pronounce(word: str) -> Sequence[str]:
+        return dictionary.get(word) or ((guessed[word],) if word in guessed else ())
+
+    corpus = build_corpus(names, lambda word: bool(pronounce(word)))
+    if corpus.dropped:
+        log.info("voice model: %d words without a pronunciation left out", len(corpus.dropped))
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=cache, prefix=".build-"))
+    (staging / DICT_FILE).write_text("\n".join(dictionary_lines(corpus.words(), pronounce)) + "\n", "utf-8")
+    (staging / LM_FILE).write_text(corpus.arpa(), encoding="utf-8")
+    try:
+        os.rename(staging, folder)
+    except OSError:  # another process built the same model first
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+@dataclass
+class SphinxTranscriber:
+    decoder: Decoder
+    rate: int = 16000
+
+    @classmethod
+    def build(cls, names: NameIndex, cache: Path) -> SphinxTranscriber:
+        folder = build_files(names, cache)
+        config = Config(
+            hmm=str(MODEL / "en-us"),
+            dict=str(folder / DICT_FILE),
+            lm=str(folder / LM_FILE),
+            loglevel="FATAL",
+        )
+        return cls(Decoder(config))
+
+    def transcribe(self, pcm: np.ndarray) -> str:
+        self.decoder.start_utt()
+        self.decoder.process_raw(pcm.tobytes(), full_utt=True)
+        self.decoder.end_utt()
+        hypothesis = self.decoder.hyp()
+        return hypothesis.hypstr if hypothesis is not None else ""
