@@ -22,7 +22,7 @@ from functools import cache
 from typing import Any
 
 from intents.datafiles import read_json
-from intents.names import NameIndex
+from intents.names import NameIndex, name_words
 from intents.number_words import CARDINALS, ORDINALS, TEENS, TENS, UNITS
 from intents.templates import Nodes, load_templates, load_values, sample, slots_of, template_files
 from intents.text import fold
@@ -91,15 +91,17 @@ def spoken(text: str) -> list[str]:
 
 
 def name_phrases(index: NameIndex) -> dict[str, set[str]]:
-    """kind -> the phrases the parser finds records of that kind by (already folded, one space apart)."""
+    """kind -> the phrases the parser finds records of that kind by (already folded, one space apart),
+    but for the run-together spellings of typed text ("bobsmith"): said, they are the name itself."""
     out: dict[str, set[str]] = {}
     for phrase, candidates in index.phrases.items():
         for candidate in candidates:
-            out.setdefault(candidate.record.kind, set()).add(phrase)
+            if " " in phrase or phrase in name_words(candidate.record.name):
+                out.setdefault(candidate.record.kind, set()).add(phrase)
     return out
 
 
-def name_words(index: NameIndex) -> set[str]:
+def spoken_name_words(index: NameIndex) -> set[str]:
     """Every word of every name phrase: the recogniser must have a pronunciation for each."""
     return {w for phrases in name_phrases(index).values() for p in phrases for w in spoken(p)}
 
@@ -222,7 +224,10 @@ def arpa(sentences: Sequence[Sequence[str]], order: int = 3, discount: float = 0
 
 
 def _lower(
-    prob: dict[tuple[str, ...], float], backoff: dict[tuple[str, ...], float], history: tuple[str, ...], word: str
+    prob: dict[tuple[str, ...], float],
+    backoff: dict[tuple[str, ...], float],
+    history: tuple[str, ...],
+    word: str,
 ) -> float:
     """P(word | history) of the model one order down, backing off as far as needed."""
     gram = (*history, word)

@@ -23,7 +23,9 @@ def load_audio(path: Path, rate: int) -> np.ndarray:
     try:
         info = soundfile.info(str(path))
         if info.duration > MAX_SECONDS:
-            raise AudioError(f"{path}: {info.duration:.0f} s is too long for a command (at most {MAX_SECONDS:.0f} s)")
+            raise AudioError(
+                f"{path}: {info.duration:.0f} s is too long for a command (at most {MAX_SECONDS:.0f} s)"
+            )
         data, source_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except FileNotFoundError:
         raise AudioError(f"{path}: no such file") from None
@@ -40,4 +42,5 @@ def to_pcm(mono: np.ndarray, source_rate: int, rate: int, where: str = "audio") 
         raise AudioError(f"{where}: silent: nothing was said")
     if source_rate != rate:
         mono = soxr.resample(mono, source_rate, rate)
-    return (np.clip(mono, -1.0, 1.0) * 32767).astype(np.int16)
+    pcm: np.ndarray = (np.clip(mono, -1.0, 1.0) * 32767).astype(np.int16)
+    return pcm

@@ -20,7 +20,7 @@ from pocketsphinx import Config, Decoder, get_model_path
 
 from adapters.voice.pronounce import espeak_pronunciations, read_dictionary
 from intents.names import NameIndex
-from intents.speech import build_corpus, name_words, speech_hash
+from intents.speech import build_corpus, speech_hash, spoken_name_words
 
 log = logging.getLogger(__name__)
 MODEL = Path(get_model_path()) / "en-us"  # the model the pocketsphinx wheel ships
@@ -46,7 +46,7 @@ def build_files(names: NameIndex, cache: Path) -> Path:
     if (folder / LM_FILE).exists():
         return folder
     dictionary = model_dictionary()
-    guessed = espeak_pronunciations(w for w in name_words(names) if w not in dictionary)
+    guessed = espeak_pronunciations(w for w in spoken_name_words(names) if w not in dictionary)
 
     def pronounce(word: str) -> Sequence[str]:
         return dictionary.get(word) or ((guessed[word],) if word in guessed else ())
@@ -82,8 +82,27 @@ class SphinxTranscriber:
         return cls(Decoder(config))
 
     def transcribe(self, pcm: np.ndarray) -> str:
+        """The whole utterance at once: its own mean normalises the features (better than live)."""
         self.decoder.start_utt()
         self.decoder.process_raw(pcm.tobytes(), full_utt=True)
+        return self._end()
+
+    def stream(self) -> SphinxStream:
+        self.decoder.start_utt()
+        return SphinxStream(self)
+
+    def _end(self) -> str:
         self.decoder.end_utt()
         hypothesis = self.decoder.hyp()
         return hypothesis.hypstr if hypothesis is not None else ""
+
+
+@dataclass
+class SphinxStream:
+    owner: SphinxTranscriber
+
+    def accept(self, pcm: np.ndarray) -> None:
+        self.owner.decoder.process_raw(pcm.tobytes())
+
+    def finish(self) -> str:
+        return self.owner._end()

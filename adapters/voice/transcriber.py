@@ -30,11 +30,23 @@ class VoiceError(RuntimeError):
     """A voice setting or model that cannot be used; the message says what to do."""
 
 
+class Stream(Protocol):
+    """One utterance decoded as it is heard: most of the work is done before the speaker stops."""
+
+    def accept(self, pcm: np.ndarray) -> None: ...
+
+    def finish(self) -> str: ...
+
+
 class Transcriber(Protocol):
     rate: int  # the sample rate it decodes
 
     def transcribe(self, pcm: np.ndarray) -> str:
         """The words said in int16 mono samples at `rate`; "" when nothing was recognised."""
+        ...
+
+    def stream(self) -> Stream:
+        """A new utterance, fed piece by piece (one stream at a time per transcriber)."""
         ...
 
 
