@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 MODEL_ENV = "CRM_NLU_MODEL_DIR"
 EXACT_FILE = "exact.json"
 COMMON_FILE = "common_words.json"
-NOT_IN_MODEL = {"slots.py", "parser.py", "evaluate.py", "parse.py", "__main__.py"}  # read after classifying
+# read after classifying, or never by it (the voice model's sampler and its settings)
+NOT_IN_MODEL = {"slots.py", "parser.py", "evaluate.py", "parse.py", "__main__.py", "speech.py", "speech.json"}
 NOT_IN_MODEL_DIRS = {"templates/tests"}  # the per-template test sentences: never training data
 PER_INTENT = 1200
 MIN_PER_INTENT = 400  # small intents ("yes", "undo") are repeated up to this many examples

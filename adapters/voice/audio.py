@@ -20,6 +20,8 @@ class AudioError(ValueError):
 
 def load_audio(path: Path, rate: int) -> np.ndarray:
     """The recording as int16 mono samples at `rate`."""
+    if not path.is_file():
+        raise AudioError(f"{path}: no such file")
     try:
         info = soundfile.info(str(path))
         if info.duration > MAX_SECONDS:
@@ -27,8 +29,6 @@ def load_audio(path: Path, rate: int) -> np.ndarray:
                 f"{path}: {info.duration:.0f} s is too long for a command (at most {MAX_SECONDS:.0f} s)"
             )
         data, source_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except FileNotFoundError:
-        raise AudioError(f"{path}: no such file") from None
     except soundfile.LibsndfileError as error:
         raise AudioError(f"{path}: not a recording this can read ({error.error_string})") from None
     return to_pcm(data.mean(axis=1), source_rate, rate, str(path))
