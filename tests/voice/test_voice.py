@@ -162,10 +162,8 @@ def test_voice_turns_go_through_the_assistant_and_the_last_is_spoken(
 ) -> None:
     out = tmp_path / "reply.wav"
     files = [str(AUDIO / f"{SAMPLES[1]}.opus"), str(tmp_path / "missing.ogg")]
-    code = main(
-        ["--db", demo_db, *NOW_ARGS, "voice", "--as", "daniel.okafor@northwind.example", "--jsonl"]
-        + ["--speak", str(out), *files]
-    )
+    speaker = ["--as", "daniel.okafor@northwind.example"]
+    code = main(["--db", demo_db, *NOW_ARGS, "voice", *speaker, "--jsonl", "--speak", str(out), *files])
     captured = capsys.readouterr()
     assert code == 1 and "missing.ogg: no such file" in captured.err
     (turn,) = map(json.loads, captured.out.splitlines())
