@@ -29,7 +29,8 @@ from intents.text import fold
 
 FORMAT = "speech-2"  # part of the hash: a change to how the model is made rebuilds it
 START, END = "<s>", "</s>"
-_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:\.\d+)?")
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:st|nd|rd|th)\b|\d+(?:\.\d+)?")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3})")
 _SAY = {"&": " and ", "%": " percent ", "+": " plus ", "@": " at "}
 
@@ -41,14 +42,13 @@ def _config() -> dict[str, Any]:
 
 
 @cache
-def _word_lists() -> dict[str, tuple[str, ...]]:
-    time_words = read_json("time_words.json")
-    return {
-        "cardinals": tuple(CARDINALS),
-        "ordinals": tuple(ORDINALS),
-        "months": tuple(time_words["months"]),
-        "weekdays": tuple(time_words["weekdays"]),
-    }
+def _full_names(table: str) -> tuple[str, ...]:
+    """The longest word for each month or weekday ("january", not "jan"): what a speaker says."""
+    longest: dict[int, str] = {}
+    for word, value in read_json("time_words.json")[table].items():
+        if len(word) > len(longest.get(value, "")):
+            longest[value] = word
+    return tuple(longest[v] for v in sorted(longest))
 
 
 @cache
@@ -72,6 +72,19 @@ def say_number(n: int) -> list[str]:
     return [*say_number(head), SCALE_WORDS[scale], *(say_number(rest) if rest else [])]
 
 
+@cache
+def _ordinal_words() -> dict[str, str]:
+    """cardinal word -> its ordinal ("one" -> "first", "twenty" -> "twentieth")."""
+    ordinals = {v: w for w, v in ORDINALS.items() if w != "zeroth"}
+    return {w: ordinals[v] for w, v in CARDINALS.items() if v in ordinals and w != "fourty"}
+
+
+def say_ordinal(n: int) -> list[str]:
+    """21 -> twenty first."""
+    words = say_number(n)
+    return [*words[:-1], _ordinal_words()[words[-1]]]
+
+
 def spoken(text: str) -> list[str]:
     """Written text as the words a speaker says: "Halvorsen & Berg" -> halvorsen and berg, "$50,000"
     -> fifty thousand, "1.2m" -> one point two m; other punctuation is silent."""
@@ -82,6 +95,9 @@ def spoken(text: str) -> list[str]:
     for token in _TOKEN.findall(text):
         if not token[0].isdigit():
             out.append(token)
+            continue
+        if token[-1].isalpha():  # 5th, 21st
+            out += say_ordinal(int(token[:-2]))
             continue
         whole, _, decimals = token.partition(".")
         out += say_number(int(whole))
@@ -143,13 +159,25 @@ class Corpus:
             self.sentences.append(words)
 
 
-def _slot_values(names: dict[str, set[str]]) -> dict[str, list[str]]:
+def _generate(pattern: str, rng: random.Random) -> str:
+    """One filling of a generated value's pattern ("{month} {ordinal}" -> "march twenty first")."""
+    fillers = {
+        "number": lambda: say_number(rng.choice((rng.randint(1, 20), rng.randint(1, 999)))),
+        "ordinal": lambda: say_ordinal(rng.randint(1, 31)),
+        "month": lambda: [rng.choice(_full_names("months"))],
+        "weekday": lambda: [rng.choice(_full_names("weekdays"))],
+    }
+    return _PLACEHOLDER.sub(lambda m: " ".join(fillers[m.group(1)]()), pattern)
+
+
+def _slot_values(names: dict[str, set[str]], rng: random.Random) -> dict[str, list[str]]:
     config = _config()
     values = {slot: list(v) for slot, v in load_values().items()}
     for slot, extra in config["extra"].items():
         values[slot] = values.get(slot, []) + extra
-    for slot, lists in config["words"].items():
-        values[slot] = values.get(slot, []) + [w for key in lists for w in _word_lists()[key]]
+    for slot, patterns in config["generated"].items():
+        made = [_generate(p, rng) for p in patterns for _ in range(config["per_pattern"])]
+        values[slot] = values.get(slot, []) + made
     for slot, kinds in config["records"].items():
         values[slot] = sorted({p for kind in kinds for p in names.get(kind, ())})
     return {slot: v for slot, v in values.items() if v}
@@ -161,8 +189,8 @@ def build_corpus(index: NameIndex, known: Callable[[str], bool], seed: int = 0) 
     config = _config()
     names = name_phrases(index)
     corpus = Corpus()
-    values = _slot_values(names)
     rng = random.Random(seed)
+    values = _slot_values(names, rng)
     holding: dict[str, list[Nodes]] = defaultdict(list)  # slot -> the templates that have it
     for templates in load_templates().values():
         for template in templates:
