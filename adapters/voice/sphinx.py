@@ -7,6 +7,7 @@ in a folder named by the grammar's hash, so they are rebuilt only when templates
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 MODEL = Path(get_model_path()) / "en-us"  # the model the pocketsphinx wheel ships
 LM_FILE = "commands.arpa"
 DICT_FILE = "words.dict"
+GUESSED_FILE = "pronunciations.json"  # beside the model folders, shared by them
 
 
 def model_dictionary() -> dict[str, tuple[str, ...]]:
@@ -40,13 +42,26 @@ def dictionary_lines(words: set[str], pronounce: Callable[[str], Sequence[str]])
     return lines
 
 
+def guessed_pronunciations(words: set[str], path: Path) -> dict[str, str]:
+    """espeak-ng's pronunciations of `words`, kept in `path` across builds: a store that gains one
+    name has one new word to pronounce, not ten thousand."""
+    known: dict[str, str] = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    new = espeak_pronunciations(words - known.keys())
+    if new:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_suffix(f".{os.getpid()}.tmp")
+        staging.write_text(json.dumps({**known, **new}, sort_keys=True), "utf-8")
+        os.replace(staging, path)
+    return {w: phones for w, phones in {**known, **new}.items() if w in words}
+
+
 def build_files(names: NameIndex, cache: Path) -> Path:
     """The folder holding the language model and dictionary for `names`, built if its hash is new."""
     folder = cache / f"pocketsphinx-{speech_hash(names)}"
     if (folder / LM_FILE).exists():
         return folder
     dictionary = model_dictionary()
-    guessed = espeak_pronunciations(w for w in spoken_name_words(names) if w not in dictionary)
+    guessed = guessed_pronunciations(spoken_name_words(names) - dictionary.keys(), cache / GUESSED_FILE)
 
     def pronounce(word: str) -> Sequence[str]:
         return dictionary.get(word) or ((guessed[word],) if word in guessed else ())

@@ -15,6 +15,7 @@ import soundfile
 from spoken_set import AUDIO, NOW_ARGS, accepted, recordings
 
 from adapters.cli.main import main
+from adapters.voice import sphinx as sphinx_engine
 from adapters.voice.audio import AudioError, load_audio
 from adapters.voice.pronounce import espeak_pronunciations, ipa_to_arpabet
 from adapters.voice.speak import Voice, speak_to_file
@@ -68,6 +69,21 @@ def test_names_no_dictionary_has_get_pronunciations() -> None:
     guessed = espeak_pronunciations(["initech", "priya", "zorblax"])
     assert set(guessed) == {"initech", "priya", "zorblax"}
     assert guessed["zorblax"].startswith("Z ")
+
+
+def test_a_rebuild_pronounces_only_new_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[set[str]] = []
+
+    def pronounce(words: set[str]) -> dict[str, str]:
+        asked.append(set(words))
+        return espeak_pronunciations(words)
+
+    monkeypatch.setattr(sphinx_engine, "espeak_pronunciations", pronounce)
+    kept = tmp_path / "pronunciations.json"
+    sphinx_engine.guessed_pronunciations({"hooli", "initech"}, kept)
+    again = sphinx_engine.guessed_pronunciations({"hooli", "initech", "zorblax"}, kept)
+    assert asked == [{"hooli", "initech"}, {"zorblax"}]
+    assert set(again) == {"hooli", "initech", "zorblax"}
 
 
 def test_the_model_holds_every_name_and_is_rebuilt_only_when_names_change() -> None:
