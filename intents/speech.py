@@ -150,7 +150,7 @@ class Corpus:
         return arpa(self.sentences, _config()["order"], _config()["discount"])
 
     def add(self, text: str, known: Callable[[str], bool]) -> None:
-        """The sentence, unless it holds a word the recogniser neither knows nor has as a name."""
+        """The sentence, unless it holds a word the recogniser cannot say."""
         words = spoken(text)
         unknown = [w for w in words if not known(w)]
         if unknown:
@@ -185,7 +185,7 @@ def _slot_values(names: dict[str, set[str]], rng: random.Random) -> dict[str, li
 
 def build_corpus(index: NameIndex, known: Callable[[str], bool], seed: int = 0) -> Corpus:
     """Sentences from every template, and a few more for each name phrase of `index`; `known` says
-    which words the recogniser can say (names get pronunciations first, see `name_words`)."""
+    which words the recogniser can say (names get pronunciations first, see `spoken_name_words`)."""
     config = _config()
     names = name_phrases(index)
     corpus = Corpus()
