@@ -4,12 +4,22 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,slack
+EXTRAS ?= dev,slack,voice
+# Debian packages the voice needs: speech out (espeak-ng; flite for the test set's voices), sox to look at audio
+APT_PACKAGES := espeak-ng flite sox
 export CRM_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install model demo test lint format eval bench bench-import bench-nlu bench-slack bench-kb clean
+.PHONY: install system-packages model demo test lint format eval bench bench-import bench-nlu bench-slack bench-kb bench-voice clean
 
-install: $(STAMP)
+install: system-packages $(STAMP)
+
+# apt-get only for what is missing: a second `make install` does nothing here
+system-packages:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "crm-assistant needs Python 3.11 or newer"'
@@ -52,7 +62,7 @@ eval: install
 	@echo "== tests/dialogue/heldout_d"; $(PY) tests/dialogue/score_conversations.py tests/dialogue/heldout_d
 	rm -f $(EVAL_DB)
 
-bench: bench-import bench-nlu bench-slack bench-kb
+bench: bench-import bench-nlu bench-slack bench-kb bench-voice
 
 # The knowledge-base classifier on CLINC150 (../shared/data/clinc150): in-scope accuracy, out-of-scope
 # recall, training time and latency; then the training time of 300 articles x 100 examples.
@@ -66,6 +76,11 @@ bench-nlu: install
 bench-slack: install
 	$(PY) tests/slack/bench_slack.py --events 200 --runs 3 --engine sqlite
 	$(PY) tests/slack/bench_slack.py --events 200 --runs 3 --engine postgresql
+
+# the speech engines on the spoken test set (tests/voice): accepted commands clean and in noise, RTF,
+# end of speech to reply, and a store with 10,000 more names
+bench-voice: install
+	$(PY) tests/voice/bench_voice.py
 
 bench-import: install
 	$(PY) tests/bench/bench_import.py --deals 100000 --runs 3

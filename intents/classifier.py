@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 MODEL_ENV = "CRM_NLU_MODEL_DIR"
 EXACT_FILE = "exact.json"
 COMMON_FILE = "common_words.json"
+# read after classifying, or never by it (the KB classifier, the voice model's sampler and its settings)
 NOT_IN_MODEL = {
     "slots.py",
     "parser.py",
@@ -43,7 +44,9 @@ NOT_IN_MODEL = {
     "__main__.py",
     "kb_classifier.py",
     "kb_eval.py",
-}  # read after classifying
+    "speech.py",
+    "speech.json",
+}
 NOT_IN_MODEL_DIRS = {"templates/tests"}  # the per-template test sentences: never training data
 PER_INTENT = 1200
 MIN_PER_INTENT = 400  # small intents ("yes", "undo") are repeated up to this many examples

@@ -17,11 +17,20 @@ from adapters.cli import (
     reminder_commands,
     serve_commands,
     store_commands,
+    voice_commands,
 )
 from adapters.cli.common import CliError, common_options, log_to_stderr
 
 Handler = Callable[[argparse.Namespace], int]
-MODULES = (store_commands, nlu_commands, chat_commands, reminder_commands, serve_commands, bench_commands)
+MODULES = (
+    store_commands,
+    nlu_commands,
+    chat_commands,
+    voice_commands,
+    reminder_commands,
+    serve_commands,
+    bench_commands,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,22 +5,34 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.cli.common import common_options, runtime_from
+from adapters.cli.voice_commands import engine_options
 from intents.catalogue import ROLES
+
+if TYPE_CHECKING:
+    from intents.parser import Parser
 
 
 def register(commands: Any) -> None:
     common = [common_options()]
     parse = commands.add_parser(
         "parse",
-        parents=common,
+        parents=[*common, engine_options()],
         help="parse text into intent and slots (read-only)",
         description="Parse TEXT, or each line of stdin (plain text or a JSON object with a 'text' field).",
     )
     parse.add_argument("text", nargs="*", metavar="TEXT")
+    parse.add_argument(
+        "--audio",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="parse recordings (WAV or OGG/Opus): one JSON object per file, with its transcript",
+    )
     parse.add_argument("--role", choices=ROLES, default="rep", help="who is speaking (default: rep)")
     output = parse.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="one JSON object (the default for TEXT)")
@@ -74,6 +86,8 @@ def run_parse(args: argparse.Namespace) -> int:
 
     runtime = runtime_from(args)
     parser = store_parser(runtime)
+    if args.audio:
+        return _parse_audio(args, parser, runtime.now())
     if args.text:
         result = parser.parse(" ".join(args.text), runtime.now(), args.role)
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=None if args.jsonl else 2))
@@ -83,6 +97,26 @@ def run_parse(args: argparse.Namespace) -> int:
         result = parser.parse(text, runtime.now(), role if role in ROLES else args.role)
         print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
     return 0
+
+
+def _parse_audio(args: argparse.Namespace, parser: Parser, now: datetime) -> int:
+    """One JSON object per recording, its transcript beside the parse; a bad file is reported and
+    skipped (exit 1)."""
+    from adapters.voice.audio import AudioError
+    from adapters.voice.transcriber import open_transcriber, transcribe_file
+
+    transcriber = open_transcriber(args.engine, args.model, parser.index)
+    failed = 0
+    for path in args.audio:
+        try:
+            heard = transcribe_file(transcriber, path).text
+        except AudioError as error:
+            print(f"crm parse: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        result = {**parser.parse(heard, now, args.role).to_json(), "transcript": heard}
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 1 if failed else 0
 
 
 def run_eval(args: argparse.Namespace) -> int:
