@@ -25,26 +25,10 @@ from conftest import demo_names  # noqa: E402
 
 from intents.names import NamedRecord, StaticNames  # noqa: E402
 from intents.parser import Parser  # noqa: E402
+from storage.synthetic.names import words as name_lists  # noqa: E402
 
 TESTSET = HERE.parents[1] / "nlu" / "testset.jsonl"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-SYLLABLES = [
-    "ka",
-    "lo",
-    "ver",
-    "ta",
-    "min",
-    "bro",
-    "zen",
-    "qui",
-    "dal",
-    "mor",
-    "tex",
-    "sul",
-    "pra",
-    "vin",
-    "gor",
-]
 SUFFIXES = ["Ltd", "Inc", "Corporation", "GmbH", "LLC", "Group", "Systems", "Labs", "Partners", ""]
 
 
@@ -53,7 +37,8 @@ def synthetic_accounts(n: int) -> list[NamedRecord]:
     names: set[str] = set()
     while len(names) < n:
         words = [
-            "".join(rng.choices(SYLLABLES, k=rng.randint(2, 3))).title() for _ in range(rng.randint(1, 2))
+            "".join(rng.choices(name_lists("syllables"), k=rng.randint(2, 3))).title()
+            for _ in range(rng.randint(1, 2))
         ]
         names.add(" ".join([*words, rng.choice(SUFFIXES)]).strip())
     return [NamedRecord("account", name) for name in sorted(names)]

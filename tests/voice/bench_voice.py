@@ -39,31 +39,10 @@ from assistant.nlu import store_parser  # noqa: E402
 from assistant.runtime import Runtime  # noqa: E402
 from intents.names import NamedRecord, NameIndex, StaticNames  # noqa: E402
 from intents.parser import Parser  # noqa: E402
+from storage.synthetic.names import words as name_lists  # noqa: E402
 
 SPEAKER = "daniel.okafor@northwind.example"  # a rep of the demo store
 CHUNK_SECONDS = 0.1
-SYLLABLES = [
-    "ka",
-    "lo",
-    "ver",
-    "ta",
-    "min",
-    "bro",
-    "zen",
-    "qui",
-    "dal",
-    "mor",
-    "pex",
-    "tri",
-    "sol",
-    "van",
-    "ru",
-    "bel",
-    "cor",
-    "nim",
-    "os",
-    "gar",
-]
 NEW_NAME = NamedRecord("account", "Quorvath Tooling")  # words no synthetic name has
 SUFFIXES = ["", "", " Systems", " Labs", " Group", " Foods", " Partners"]
 
@@ -118,7 +97,7 @@ def synthetic_names(count: int, seed: int = 7) -> list[NamedRecord]:
     rng = random.Random(seed)
     names: set[str] = set()
     while len(names) < count:
-        word = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+        word = "".join(rng.choice(name_lists("syllables")) for _ in range(rng.randint(2, 3))).capitalize()
         names.add(word + rng.choice(SUFFIXES))
     return [NamedRecord("account", n) for n in sorted(names)]
 
