@@ -27,6 +27,7 @@ NEAR_RATIO = 75  # how alike a word must be to a name's word to be offered as "d
 NEAR_LIMIT = 3
 MAX_DEAL_WORDS = 5  # of a deal's own words (after its account's), the first this many make phrases
 DEAL_WORDS_SCORE = 0.9  # "hooli migration": below a full name, so an exact name wins a tie
+INNER_WORD_SCORE = 0.9  # "the valley team": an inner word of an account's name before a group word
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -109,8 +110,8 @@ def _deal_words() -> dict[str, frozenset[str]]:
 
 
 @cache
-def _group_words() -> tuple[str, ...]:
-    return tuple(read_json("account_words.json")["groups"])
+def _group_words() -> frozenset[str]:
+    return frozenset(read_json("account_words.json")["groups"])
 
 
 @cache
@@ -157,6 +158,7 @@ class NameIndex:
     phrases: dict[str, list[Candidate]] = field(default_factory=dict)
     words: set[str] = field(default_factory=set)
     typo: dict[str, set[str]] = field(default_factory=dict)
+    inner: dict[str, list[Candidate]] = field(default_factory=dict)  # an account name's inner word -> it
     articles: list[KbArticleText] = field(default_factory=list)
     size: int = 0
 
@@ -208,8 +210,9 @@ class NameIndex:
                 self._put(["".join(core)], record, 0.95)
             for word in core[1:]:  # "the valley team": an inner word said of the account's people
                 if len(word) >= 4 and not self._is_common([word]) and word not in _deal_words()["glue"]:
-                    for group in _group_words():
-                        self._put([word, group], record, 0.9)
+                    named = self.inner.setdefault(word, [])
+                    if not named or named[-1].record != record:
+                        named.append(Candidate(record, INNER_WORD_SCORE))
             if (
                 len(core) > 2
                 and core[0] in _OF_PREFIXES
@@ -325,6 +328,9 @@ class NameIndex:
                             (n, top, i, i + n, [Candidate(c.record, c.score * penalty) for c in hits], fuzzy)
                         )
                         break
+            group = norms[i + 1] if i + 1 < len(tokens) and not (skip and skip[i + 1]) else ""
+            if group in _group_words() and (hits := self.inner.get(norms[i]) or self.inner.get(fixed[i])):
+                found.append((2, INNER_WORD_SCORE, i, i + 2, hits, norms[i] not in self.inner))
         found.sort(key=lambda f: (-f[0], -f[1], f[2]))
         taken = [False] * len(tokens)
         mentions: list[NameMention] = []
