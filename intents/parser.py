@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intents.catalogue import catalogue
 from intents.classifier import IntentClassifier, load_classifier
 from intents.extract import Analysis, analyse
-from intents.kb_classifier import KbClassifier, kb_classifier
 from intents.lexicon import find_cues
 from intents.names import NameIndex, NameSource
 from intents.parse import Parse
 from intents.slots import fill
+
+if TYPE_CHECKING:
+    from intents.kb_classifier import KbClassifier
 
 log = logging.getLogger(__name__)
 OUT_OF_SCOPE_BELOW = 0.45  # a best guess this unsure is no guess: the user gets "I didn't get that"
@@ -76,25 +78,34 @@ def _spelt(analysis: Analysis, slots: dict[str, Any]) -> dict[str, str]:
 class Parser:
     index: NameIndex
     classifier: IntentClassifier
-    kb: KbClassifier
+    _kb: KbClassifier | None = None
 
     @classmethod
     def build(cls, source: NameSource) -> Parser:
         classifier = load_classifier()
-        index = NameIndex.build(source, classifier.common)
-        return cls(index, classifier, kb_classifier(index.articles))
+        return cls(NameIndex.build(source, classifier.common), classifier)
 
     def refresh(self, source: NameSource) -> None:
-        """Re-reads the names after the store changed; the knowledge-base classifier is trained again
-        only if the articles changed (it is cached by their hash)."""
+        """Re-reads the names after the store changed; the knowledge-base classifier is read again on
+        its next use, and trained again only if the articles changed (it is cached by their hash)."""
         self.index = NameIndex.build(source, self.classifier.common)
-        self.kb = kb_classifier(self.index.articles)
+        self._kb = None
+
+    @property
+    def kb(self) -> KbClassifier:
+        """The knowledge base's classifier, loaded on the first question that needs it, so that a rep's
+        `crm parse` never pays for importing scikit-learn."""
+        if self._kb is None:
+            from intents.kb_classifier import kb_classifier
+
+            self._kb = kb_classifier(self.index.articles)
+        return self._kb
 
     def parse_as(self, text: str, intent: str, now: datetime) -> dict[str, Any]:
         """The slots `text` carries if it is read as `intent`: how an answer to a question is read."""
         try:
             analysis = analyse(text, now, self.index)
-            return fill(intent, analysis, now, self.kb, self.index.common_words)
+            return fill(intent, analysis, now, lambda: self.kb, self.index.common_words)
         except Exception:
             log.exception("slot filling failed for %r", text)
             return {}
@@ -137,7 +148,7 @@ class Parser:
             )
         if confidence < OUT_OF_SCOPE_BELOW:
             return Parse(text, "out_of_scope", 1.0 - confidence)
-        slots = fill(intent, analysis, now, self.kb, self.index.common_words)
+        slots = fill(intent, analysis, now, lambda: self.kb, self.index.common_words)
         return Parse(text, intent, confidence, slots, _spelt(analysis, slots))
 
     def near_names(self, text: str, now: datetime) -> list[NearName]:

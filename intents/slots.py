@@ -10,15 +10,17 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intents.datafiles import read_json
 from intents.extract import Analysis, Span
-from intents.kb_classifier import KbClassifier
 from intents.lexicon import Cue, find_cues, lexicon
 from intents.names import NameMention, name_words
 from intents.numbers import find_numbers
 from intents.text import fold
+
+if TYPE_CHECKING:
+    from intents.kb_classifier import KbClassifier
 
 Slots = dict[str, Any]
 
@@ -53,7 +55,7 @@ class Filler:
         self,
         analysis: Analysis,
         now: datetime,
-        kb: KbClassifier,
+        kb: Callable[[], KbClassifier],
         common: frozenset[str] = frozenset(),
     ) -> None:
         self.a = analysis
@@ -984,7 +986,7 @@ def find_contact(f: Filler) -> Slots:
 
 
 def faq(f: Filler) -> Slots:
-    guess = f.kb.guess(f.a.raw)
+    guess = f.kb().guess(f.a.raw)
     return {"article": guess.article} if guess is not None and guess.sure else {}
 
 
@@ -1058,6 +1060,8 @@ FILLERS: dict[str, Callable[[Filler], Slots]] = {
 }
 
 
-def fill(intent: str, analysis: Analysis, now: datetime, kb: KbClassifier, common: frozenset[str]) -> Slots:
+def fill(
+    intent: str, analysis: Analysis, now: datetime, kb: Callable[[], KbClassifier], common: frozenset[str]
+) -> Slots:
     handler = FILLERS.get(intent)
     return handler(Filler(analysis, now, kb, common)) if handler else {}
