@@ -102,16 +102,12 @@ def run_parse(args: argparse.Namespace) -> int:
 def _parse_audio(args: argparse.Namespace, parser: Parser, now: datetime) -> int:
     """One JSON object per recording, its transcript beside the parse; a bad file is reported and
     skipped (exit 1)."""
-    from adapters.voice.audio import AudioError
-    from adapters.voice.transcriber import open_transcriber, transcribe_file
+    from adapters.voice.transcriber import open_transcriber, transcripts
 
     transcriber = open_transcriber(args.engine, args.model, parser.index)
     failed = 0
-    for path in args.audio:
-        try:
-            heard = transcribe_file(transcriber, path).text
-        except AudioError as error:
-            print(f"crm parse: {error}", file=sys.stderr)
+    for _path, heard in transcripts(transcriber, args.audio, "crm parse"):
+        if heard is None:
             failed += 1
             continue
         result = {**parser.parse(heard, now, args.role).to_json(), "transcript": heard}

@@ -45,9 +45,8 @@ def register(commands: Any) -> None:
 
 def run_voice(args: argparse.Namespace) -> int:
     from adapters import terminal
-    from adapters.voice.audio import AudioError
     from adapters.voice.channel import VoiceChannel
-    from adapters.voice.transcriber import open_transcriber, transcribe_file
+    from adapters.voice.transcriber import open_transcriber, transcripts
     from assistant.engine import Assistant
     from assistant.messages import Reply
     from assistant.nlu import store_parser
@@ -63,11 +62,8 @@ def run_voice(args: argparse.Namespace) -> int:
         screen = terminal.TerminalChannel(sys.stdout)
         last: Reply | None = None
         failed = 0
-        for path in args.files:
-            try:
-                heard = transcribe_file(transcriber, path).text
-            except AudioError as error:
-                print(f"crm voice: {error}", file=sys.stderr)
+        for path, heard in transcripts(transcriber, args.files, "crm voice"):
+            if heard is None:
                 failed += 1
                 continue
             sent, reply = chat.say(heard)

@@ -8,7 +8,9 @@ trusted on its own.
 from __future__ import annotations
 
 import os
+import sys
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -16,7 +18,7 @@ from typing import Protocol
 import numpy as np
 from platformdirs import user_cache_dir
 
-from adapters.voice.audio import load_audio
+from adapters.voice.audio import AudioError, load_audio
 from intents.names import NameIndex
 
 ENGINE_ENV = "CRM_ASR_ENGINE"
@@ -62,6 +64,19 @@ def transcribe_file(transcriber: Transcriber, path: Path) -> Transcript:
     started = time.perf_counter()
     text = transcriber.transcribe(pcm)
     return Transcript(text, len(pcm) / transcriber.rate, time.perf_counter() - started)
+
+
+def transcripts(
+    transcriber: Transcriber, paths: Iterable[Path], command: str
+) -> Iterator[tuple[Path, str | None]]:
+    """Each recording with what was heard in it; None for a file that is no usable audio, whose reason
+    is printed as `command: reason`, so that a batch goes on past it."""
+    for path in paths:
+        try:
+            yield path, transcribe_file(transcriber, path).text
+        except AudioError as error:
+            print(f"{command}: {error}", file=sys.stderr)
+            yield path, None
 
 
 def cache_dir() -> Path:
