@@ -192,13 +192,21 @@ class Chat:
     debug: bool = False
     buttons: list[Button] = field(default_factory=list)
     channel: str = "terminal"  # or "voice": `crm voice` speaks through the same conversation
+    spoken: bool = False  # the lines were heard (crm voice): writes are read back first
 
     def say(self, line: str) -> tuple[str, Reply]:
         """Sends one typed line (a button number or label becomes its value); returns what was sent and
         the reply. Any failure becomes the apology reply: the engine runs each turn in one transaction."""
         sent = resolve_button(line, self.buttons)
         try:
-            message = Message(self.channel, self.sender, sent, customer=self.customer, sender_is_email=True)
+            message = Message(
+                self.channel,
+                self.sender,
+                sent,
+                customer=self.customer,
+                sender_is_email=True,
+                spoken=self.spoken,
+            )
             reply = self.handle(message)
             if not isinstance(reply, Reply):
                 raise TypeError(f"the assistant answered {type(reply).__name__}, not a Reply")

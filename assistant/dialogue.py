@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant import clauses, gate, records
+from assistant import clauses, corrections, gate, records
 from assistant.audit import undo_last
 from assistant.conversation import Pending
 from assistant.messages import Button, Reply, combined
@@ -116,7 +116,8 @@ class Policy:
                 )
             if (near := self._near(turn, parse)) is not None:
                 return near
-            if gate.asks_first(parse) and not ambiguous(parse.slots):
+            if gate.asks_first(parse) and not ambiguous(parse.slots) and not turn.spoken:
+                # (a spoken write is read back in full before it is made: see _skill)
                 confirm = Confirm(gate.confirmation(parse, turn.now.date()), gate.SURE)
                 return self._render(turn, parse.intent, parse.slots, confirm)
         return self.run(turn, parse.intent, parse.slots, parse)
@@ -186,6 +187,9 @@ class Policy:
             if parse.intent == "affirm":
                 turn.state.pending = None
                 return self.run(turn, intent, {**slots, pending.flag: True}, parse)
+            corrected = self._corrected(turn, pending, parse, text)
+            if corrected is not None:
+                return corrected
             if parse.intent == "deny":
                 turn.state.pending = None
                 return Reply(say("denied"), intent=parse.intent)
@@ -224,6 +228,28 @@ class Policy:
         turn.state.pending = None
         return self.run(turn, intent, merged, parse)
 
+    def _corrected(self, turn: Turn, pending: Pending, parse: Parse, text: str) -> Reply | None:
+        """ "No, Thursday" to "Log a call ...?": the request with what was said put right, asked again
+        (read back again when spoken); None when the answer changes nothing of the request, or is a
+        request of its own."""
+        rest, led = corrections.without_lead(text)
+        if not rest or (not led and parse.intent != pending.intent and self._new_request(parse)):
+            return None
+        read = self.parser.parse_as(rest, pending.intent, turn.now)
+        said = corrections.changes(
+            read, pending.slots, lambda cue: self.parser.parse_as(f"{cue} {rest}", pending.intent, turn.now)
+        )
+        if not said:
+            return None
+        slots = {k: v for k, v in pending.slots.items() if k != pending.flag}
+        slots.update(said)
+        turn.state.pending = None
+        asked = Parse(text, pending.intent, 1.0, slots)
+        if pending.flag == gate.SURE:
+            confirm = Confirm(gate.confirmation(asked, turn.now.date()), gate.SURE)
+            return self._render(turn, pending.intent, slots, confirm)
+        return self.run(turn, pending.intent, slots, asked)  # the skill reads back or asks again
+
     @staticmethod
     def _ask_again(turn: Turn, pending: Pending, parse: Parse) -> Reply:
         """The same question with the way out of it; after ASK_TRIES misses the question is dropped."""
@@ -251,7 +277,7 @@ class Policy:
     # running a skill --------------------------------------------------------------------------------
 
     def run(self, turn: Turn, intent: str, slots: dict[str, Any], parse: Parse) -> Reply:
-        reply = self._conversation(turn, intent, parse)
+        reply = self._conversation(turn, intent, slots, parse)
         if reply is None:
             outcome = self._skill(turn, intent, slots)
             reply = self._render(turn, intent, slots, outcome)
@@ -264,20 +290,28 @@ class Policy:
         if skill is None:
             return Reply(say("not_understood"))
         savepoint = turn.session.begin_nested()
-        context = turn.context.copy()
+        context, changes = turn.context.copy(), turn.audit.changes
         try:
             outcome = skill(turn, slots)
             done = isinstance(outcome, Reply)
         except records.Missing as missing:
             outcome = missing.outcome if not isinstance(missing.outcome, str) else Reply(missing.outcome)
             done = False
+        wrote = done and turn.audit.changes > changes
+        if wrote and isinstance(outcome, Reply) and self._reads_back(turn, intent, slots):
+            # heard, not typed: the write was made only to say exactly what it would save; undone now
+            outcome, done = gate.read_back(outcome), False
         if done:
             savepoint.commit()
         else:
             # a question or a refusal: nothing of this attempt is kept, not even what it was about
             savepoint.rollback()
-            turn.state.context = context
+            turn.state.context, turn.audit.changes = context, changes
         return outcome
+
+    @staticmethod
+    def _reads_back(turn: Turn, intent: str, slots: dict[str, Any]) -> bool:
+        return turn.spoken and gate.is_write(intent) and not slots.get(gate.READ_BACK)
 
     def _render(self, turn: Turn, intent: str, slots: dict[str, Any], outcome: Outcome) -> Reply:
         if isinstance(outcome, Reply):
@@ -305,11 +339,11 @@ class Policy:
             )
         turn.state.pending = Pending("confirm", intent, slots, flag=outcome.flag)
         buttons = [Button("Yes", "yes", "confirm"), Button("No", "no", "cancel")]
-        return Reply(outcome.question, buttons=buttons, intent=intent)
+        return Reply(outcome.question, speech=outcome.speech, buttons=buttons, intent=intent)
 
     # small talk and undo ----------------------------------------------------------------------------
 
-    def _conversation(self, turn: Turn, intent: str, parse: Parse) -> Reply | None:
+    def _conversation(self, turn: Turn, intent: str, slots: dict[str, Any], parse: Parse) -> Reply | None:
         customer = turn.user is None
         if intent == "help":
             return Reply(say("help_customer" if customer else "help_staff"))
@@ -330,6 +364,17 @@ class Policy:
         if intent == "out_of_scope":
             return Reply(say("not_understood"))
         if intent == "undo" and turn.user is not None:
-            what = undo_last(turn.session, turn.user.id, turn.channel)
-            return Reply(say("undone", what=what) if what else say("nothing_to_undo"))
+            return self._undo(turn, slots)
         return None
+
+    def _undo(self, turn: Turn, slots: dict[str, Any]) -> Reply:
+        """The last change reverted; when spoken, said first ("Undo the deal Hooli deal?")."""
+        assert turn.user is not None
+        savepoint = turn.session.begin_nested()
+        what = undo_last(turn.session, turn.user.id, turn.channel)
+        if what and self._reads_back(turn, "undo", slots):
+            savepoint.rollback()
+            confirm = Confirm(say("read_back_undo", what=what), gate.READ_BACK)
+            return self._render(turn, "undo", slots, confirm)
+        savepoint.commit()
+        return Reply(say("undone", what=what) if what else say("nothing_to_undo"))

@@ -173,7 +173,7 @@ class Assistant:
             return Reply("", intent=DUPLICATE), [], False
         recorder = Recorder(session, user.id if user else None, message.channel)
         now = self.runtime.now().astimezone(tz)
-        turn = Turn(session, user, customer, message.channel, now, tz, state, recorder)
+        turn = Turn(session, user, customer, message.channel, now, tz, state, recorder, message.spoken)
         reply = self.policy.respond(turn, message.text)
         save_state(conversation, state)
         session.flush()

@@ -18,12 +18,15 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from assistant.messages import Reply
 from assistant.replies import day, money, say
 from assistant.skills.activities import activity_article
+from assistant.turn import Confirm
 from intents.catalogue import catalogue
 from intents.parse import Parse, ambiguous
 
 SURE = "_sure"  # set in the slots once the user said yes: the write goes ahead without asking again
+READ_BACK = "_read_back"  # set once a spoken write was read back and the speaker said yes to it
 SHOWN = (
     "account",
     "contact",
@@ -33,11 +36,13 @@ SHOWN = (
     "amount",
     "close_date",
     "due",
+    "when",
+    "follow_up",
     "owner",
     "assignee",
     "notes",
 )
-DATES = ("close_date", "due")
+DATES = ("close_date", "due", "when", "follow_up")
 QUOTED = ("task", "notes")
 ACTIVITIES = ("call", "meeting", "email", "note")
 
@@ -79,6 +84,13 @@ def confirmation(parse: Parse, today: date) -> str:
     return say("gate_spelt", names=say("choose_or").join(sorted(set(parse.spelt.values()))), asked=asked)
 
 
+def read_back(done: Reply) -> Confirm:
+    """A spoken write's question: the reply it would give, word for word, to say yes, no or a
+    correction to ("no, Thursday"). Nothing is saved until the yes."""
+    what = " ".join(line.strip() for line in done.plain.splitlines() if line.strip())
+    return Confirm(say("read_back", what=what), READ_BACK, speech=say("read_back_speech", what=what))
+
+
 def _action(parse: Parse) -> str:
     actions = {
         "log_activity": say("gate_log_activity", activity=_activity(parse.slots.get("activity_type"))),
@@ -108,7 +120,8 @@ def _value(slot: str, value: Any, today: date) -> str:
         return money(value)
     if slot in DATES and isinstance(value, str):
         try:
-            return day(datetime.fromisoformat(value), today)
+            shown = day(datetime.fromisoformat(value), today)
         except ValueError:
-            return value
+            shown = value
+        return say("gate_follow_up", day=shown) if slot == "follow_up" else shown
     return f'"{value}"' if slot in QUOTED else str(value)

@@ -24,6 +24,7 @@ class Message:
     sender_is_email: bool = (
         False  # the sender id is a staff e-mail the operator vouches for (terminal, voice)
     )
+    spoken: bool = False  # heard, not typed: every write is read back and waits for "yes" first
 
 
 @dataclass(frozen=True)

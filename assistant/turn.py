@@ -25,6 +25,7 @@ class Turn:
     tz: ZoneInfo
     state: ConversationState
     audit: Recorder
+    spoken: bool = False  # the words were heard: a write is read back before it is made
 
     @property
     def role(self) -> str:
@@ -79,6 +80,7 @@ class Confirm:
 
     question: str
     flag: str
+    speech: str = ""  # how it is said aloud, when not the question's first line
 
 
 Outcome = Reply | Ask | Choose | Confirm

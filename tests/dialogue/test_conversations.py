@@ -1,6 +1,7 @@
 """Conversations as data: each file in conversations/ is turns -> expected reply fragments and store
 changes, played against the demo company on SQLite and PostgreSQL (said on Monday 2026-11-23 09:00 UTC).
 
+A conversation may be "spoken": heard by the voice channel, which reads every write back first.
 A turn: {"say": text, "reply": [fragments], "not": [fragments], "intent": name,
          "store": [{"table", "where": {column: value}, "count": n} | {..., "has": {column: value}}],
          "writes": [tables it may change]}.
@@ -34,8 +35,10 @@ def test_conversation(assistant: Assistant, runtime: Runtime, name: str, case: d
     customer = case.get("customer", False)
     for turn in case["turns"]:
         mark = audit_mark(runtime)
+        spoken = case.get("spoken", False)  # heard by the voice channel: writes are read back first
+        channel = "voice" if spoken else "terminal"
         reply = assistant.handle(
-            Message("terminal", case["as"], turn["say"], customer=customer, sender_is_email=True)
+            Message(channel, case["as"], turn["say"], customer=customer, sender_is_email=True, spoken=spoken)
         )
         text = reply_text(reply)
         for fragment in turn.get("reply", []):
