@@ -8,6 +8,7 @@ from pathlib import Path
 from adapters.channel import OutputChannel
 from adapters.rendering import clean
 from adapters.voice.speak import Voice, speak_to_file
+from adapters.voice.speakable import speakable
 from assistant.messages import Reply
 
 
@@ -18,7 +19,7 @@ class VoiceChannel(OutputChannel):
     name = "voice"
 
     def render(self, reply: Reply) -> str:
-        return clean(reply.speech or reply.plain)
+        return speakable(clean(reply.speech or reply.plain))
 
     def send_text(self, recipient: str, text: str, key: str | None = None) -> None:
         speak_to_file(text, self.out, self.voice)
