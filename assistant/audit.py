@@ -138,4 +138,4 @@ def undo_last(session: Session, user_id: int, channel: str) -> str | None:
             )
         )
     session.flush()
-    return "; ".join(reversed(what))
+    return "; ".join(dict.fromkeys(reversed(what)))  # a change group says each thing once

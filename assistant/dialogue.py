@@ -16,13 +16,14 @@ from assistant.conversation import Pending
 from assistant.messages import Button, Reply, combined
 from assistant.references import RECORDS, SHOWN_TARGETS, pick, shown_reference
 from assistant.replies import say
-from assistant.skills import SKILLS
+from assistant.skills import SKILLS, support
 from assistant.skills.support import offer_a_person
 from assistant.turn import Ask, Choose, Confirm, Outcome, Turn
 from intents.parse import Parse, ambiguous
 from intents.parser import Parser
 
-FREE_TEXT = {"task", "subject", "notes"}
+FREE_TEXT = {"task", "subject", "notes", "message"}
+VERBATIM = {"message"}  # words sent on to a customer as they were typed, their "?" too
 NEW_REQUEST = 0.85  # a parse this sure of a new staff request is not an answer to the open question
 ASK_TRIES = 3  # answers not understood before the question is dropped
 SENTENCE_WORDS, SENTENCE_SURE = 4, 0.6  # nor is a sentence this long that reads this surely as a request
@@ -43,7 +44,7 @@ class Policy:
         reply = self._respond(turn, text, last_write)
         wrote = turn.audit.changes > before and gate.is_write(reply.intent or "")
         turn.state.last_write = (reply.intent or "") if wrote else ""
-        return reply
+        return support.with_news(turn, reply) if turn.customer is not None else reply
 
     def _respond(self, turn: Turn, text: str, last_write: str) -> Reply:
         parse = self.parser.parse(text, turn.now, turn.role)
@@ -211,11 +212,11 @@ class Policy:
                 return None
             return Reply(say("choice_not_understood", n=len(pending.options)), intent=parse.intent)
         slot = pending.slot
-        if parse.intent == intent:
+        if parse.intent == intent and (slot not in VERBATIM or parse.slots.get(slot)):
             merged = {**slots, **parse.slots}
         else:
             if slot in FREE_TEXT:
-                answer = {slot: text.strip(" .!?")}
+                answer = {slot: text.strip() if slot in VERBATIM else text.strip(" .!?")}
             else:
                 # "120k", "amount 120k", "make it 120k": whatever the answer says, read as the request
                 read = self.parser.parse_as(text, intent, turn.now)

@@ -41,9 +41,10 @@ SHOWN = (
     "owner",
     "assignee",
     "notes",
+    "message",
 )
 DATES = ("close_date", "due", "when", "follow_up")
-QUOTED = ("task", "notes")
+QUOTED = ("task", "notes", "message")
 ACTIVITIES = ("call", "meeting", "email", "note")
 
 
@@ -103,6 +104,9 @@ def _action(parse: Parse) -> str:
         "complete_task": say("gate_complete_task"),
         "snooze_task": say("gate_snooze_task"),
         "undo": say("gate_undo"),
+        "reply_ticket": say("gate_reply_ticket", ticket=parse.slots.get("ticket", "")),
+        "close_ticket": say("gate_close_ticket", ticket=parse.slots.get("ticket", "")),
+        "assign_ticket": say("gate_assign_ticket", ticket=parse.slots.get("ticket", "")),
     }
     return actions[parse.intent]
 

@@ -1039,6 +1039,53 @@ def ticket_status(f: Filler) -> Slots:
     return {"ticket": int(numbers[0].value)} if numbers else {}
 
 
+def list_tickets(f: Filler) -> Slots:
+    """Which part of the help desk's queue: new, unassigned, pending, resolved or open (all unsolved),
+    of one priority, someone's ("my tickets"), grouped by priority."""
+    slots: Slots = {}
+    if (queue := f.cue("ticket_queue")) is not None:
+        slots["status"] = queue
+    if (priority := f.cue("ticket_priority")) is not None:
+        slots["priority"] = priority
+    f.records(slots, {}, users_as="assignee")
+    if "assignee" not in slots and (f.me() or f.has("to me")):
+        slots["assignee"] = "me"
+    if f.has("by priority", "per priority", "by urgency"):
+        slots["group_by"] = "priority"
+    return slots
+
+
+def assign_ticket(f: Filler) -> Slots:
+    """The ticket and who takes it: a colleague named, else the speaker ("I'll take 1042")."""
+    slots = ticket_status(f)
+    f.records(slots, {}, users_as="assignee")
+    slots.setdefault("assignee", "me")
+    return slots
+
+
+_REPLY_LEAD = ("saying", "that", "with", "say", "answer", "reply", "know", "them")
+
+
+def reply_ticket(f: Filler) -> Slots:
+    """The ticket and the words to send: after a colon, or after "saying"/"that" past the number."""
+    numbers = [s for s in f.a.of_kind("number") if s.value >= 10]
+    slots: Slots = {"ticket": int(numbers[0].value)} if numbers else {}
+    start = numbers[0].last if numbers else 0
+    colon = f.index_of(":", start=start)
+    if colon is not None:
+        first = colon[1]
+    else:
+        first = start
+        while first < len(f.words) and (f.words[first] in _REPLY_LEAD or f.a.tokens[first].punct):
+            first += 1
+        if first == start:
+            return slots  # "reply to 1042" alone: the assistant asks what to say
+    message = f.a.text_between(first, len(f.words)).strip()
+    if message:
+        slots["message"] = message
+    return slots
+
+
 FILLERS: dict[str, Callable[[Filler], Slots]] = {
     "log_activity": log_activity,
     "create_deal": create_deal,
@@ -1057,6 +1104,11 @@ FILLERS: dict[str, Callable[[Filler], Slots]] = {
     "faq": faq,
     "open_ticket": open_ticket,
     "ticket_status": ticket_status,
+    "list_tickets": list_tickets,
+    "show_ticket": ticket_status,
+    "reply_ticket": reply_ticket,
+    "close_ticket": ticket_status,
+    "assign_ticket": assign_ticket,
 }
 
 

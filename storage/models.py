@@ -247,6 +247,7 @@ class Ticket(Timestamps, Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     customer: Mapped[Customer | None] = relationship()
+    assignee: Mapped[User | None] = relationship()
     messages: Mapped[list[TicketMessage]] = relationship(back_populates="ticket", order_by="TicketMessage.id")
 
 
@@ -258,7 +259,10 @@ class TicketMessage(Base):
     author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)  # a staff reply taken back (undo)
+    seen_at: Mapped[datetime | None] = mapped_column(default=None)  # a staff reply shown to the customer
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    author_user: Mapped[User | None] = relationship()
 
 
 class KbArticle(Timestamps, Base):

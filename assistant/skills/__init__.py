@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from assistant.skills import accounts, activities, contacts, deals, pipeline, support, tasks
+from assistant.skills import accounts, activities, contacts, deals, help_desk, pipeline, support, tasks
 from assistant.turn import Outcome, Turn
 
 Skill = Callable[[Turn, dict[str, Any]], Outcome]
@@ -29,4 +29,9 @@ SKILLS: dict[str, Skill] = {
     "open_ticket": support.open_ticket,
     "ticket_status": support.ticket_status,
     "human_handoff": support.human_handoff,
+    "list_tickets": help_desk.list_tickets,
+    "show_ticket": help_desk.show_ticket,
+    "reply_ticket": help_desk.reply_ticket,
+    "close_ticket": help_desk.close_ticket,
+    "assign_ticket": help_desk.assign_ticket,
 }

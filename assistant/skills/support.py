@@ -67,7 +67,10 @@ def ticket_status(turn: Turn, slots: dict[str, Any]) -> Outcome:
     ).first()
     if ticket is None:
         return Reply(say("ticket_unknown", number=number))
-    last = ticket.messages[-1] if ticket.messages else None
+    shown = [m for m in ticket.messages if m.deleted_at is None]  # not a staff reply taken back
+    last = shown[-1] if shown else None
+    for message in _unseen(turn, ticket.id):
+        message.seen_at = turn.now  # its latest answer is said here: not again as news
     if last is None:
         latest = ""
     elif last.author == "customer":
@@ -76,6 +79,47 @@ def ticket_status(turn: Turn, slots: dict[str, Any]) -> Outcome:
         latest = say("ticket_latest_from_us", body=last.body)
     return Reply(
         say("ticket_status", number=ticket.number, subject=ticket.subject, status=ticket.status, last=latest)
+    )
+
+
+def _unseen(turn: Turn, ticket_id: int | None = None) -> list[TicketMessage]:
+    """Staff answers on the customer's tickets they have not been shown yet, oldest first."""
+    assert turn.customer is not None
+    query = (
+        select(TicketMessage)
+        .join(Ticket)
+        .where(
+            Ticket.customer_id == turn.customer.id,
+            Ticket.deleted_at.is_(None),
+            TicketMessage.author != "customer",
+            TicketMessage.deleted_at.is_(None),
+            TicketMessage.seen_at.is_(None),
+        )
+        .order_by(TicketMessage.id)
+    )
+    if ticket_id is not None:
+        query = query.where(Ticket.id == ticket_id)
+    return list(turn.session.scalars(query))
+
+
+def with_news(turn: Turn, reply: Reply) -> Reply:
+    """The reply, after the staff answers that came in since the customer last talked to the bot:
+    each is shown once, on whichever channel the customer comes back to."""
+    news = _unseen(turn)
+    if not news:
+        return reply
+    for message in news:
+        message.seen_at = turn.now
+    lines = [say("news_reply", number=m.ticket.number, body=m.body) for m in news]
+    return Reply(
+        "\n".join([*lines, reply.text]),
+        plain="\n".join([*lines, reply.plain]),
+        speech=" ".join([*lines, reply.speech]),
+        buttons=reply.buttons,
+        table=reply.table,
+        chart=reply.chart,
+        intent=reply.intent,
+        slots=reply.slots,
     )
 
 

@@ -2,6 +2,8 @@
 changes, played against the demo company on SQLite and PostgreSQL (said on Monday 2026-11-23 09:00 UTC).
 
 A conversation may be "spoken": heard by the voice channel, which reads every write back first.
+A turn may be said by someone else ("as", with "customer": true for a customer): a staff reply and the
+customer who reads it are one conversation of the store.
 A turn: {"say": text, "reply": [fragments], "not": [fragments], "intent": name,
          "store": [{"table", "where": {column: value}, "count": n} | {..., "has": {column: value}}],
          "writes": [tables it may change]}.
@@ -32,13 +34,16 @@ def assistant(runtime: Runtime) -> Iterator[Assistant]:
 
 @pytest.mark.parametrize("name,case", CASES, ids=[f"{n}: {c['name']}" for n, c in CASES])
 def test_conversation(assistant: Assistant, runtime: Runtime, name: str, case: dict[str, Any]) -> None:
-    customer = case.get("customer", False)
     for turn in case["turns"]:
         mark = audit_mark(runtime)
         spoken = case.get("spoken", False)  # heard by the voice channel: writes are read back first
         channel = "voice" if spoken else "terminal"
+        sender = turn.get("as", case["as"])
+        customer = (
+            turn.get("customer", case.get("customer", False)) if "as" in turn else case.get("customer", False)
+        )
         reply = assistant.handle(
-            Message(channel, case["as"], turn["say"], customer=customer, sender_is_email=True, spoken=spoken)
+            Message(channel, sender, turn["say"], customer=customer, sender_is_email=True, spoken=spoken)
         )
         text = reply_text(reply)
         for fragment in turn.get("reply", []):

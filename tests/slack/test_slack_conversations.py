@@ -13,8 +13,13 @@ from fake_slack import dm
 from slack_world import PEOPLE, Workspace
 
 SLACK_IDS = {user["profile"]["email"].lower(): slack_id for slack_id, user in PEOPLE.items()}
-STAFF_CASES = [  # the spoken ones are the voice channel's (tests/voice)
-    (name, case) for name, case in CASES if case["as"].lower() in SLACK_IDS and not case.get("spoken")
+# the spoken ones are the voice channel's (tests/voice); those with a customer's turn the terminal's
+STAFF_CASES = [
+    (name, case)
+    for name, case in CASES
+    if case["as"].lower() in SLACK_IDS
+    and not case.get("spoken")
+    and not any("as" in t for t in case["turns"])
 ]
 
 
