@@ -23,6 +23,9 @@ OUT_OF_SCOPE_BELOW = 0.45  # a best guess this unsure is no guess: the user gets
 KB_FIRST = {"out_of_scope", "help"}  # a customer's question the knowledge base answers well is a faq
 SURE_HELP = 0.9
 ANSWERS = {"affirm", "deny"}
+PAYLOAD_SLOTS = {"message", "notes", "task", "subject"}  # free text: words kept, not read as a request
+HEAD_WORDS = 8  # "reply to 1043: ...": a command this short before a colon...
+HEAD_SURE = 0.5  # ...read this surely as a request with free text decides the intent, whatever follows
 NEAR_MIN_LENGTH = 5  # shorter unknown words are too often plain words to be offered as names
 
 
@@ -120,6 +123,9 @@ class Parser:
             return Parse(text, "greet", 1.0)
         scores = self.classifier.scores(features, allowed)
         intent, confidence = max(scores.items(), key=lambda kv: kv[1])
+        head = self._head(analysis, now, allowed)
+        if head is not None and head[0] != intent:
+            intent, confidence = head
         if intent == "greet" and role == "customer" and _problem(analysis) and "open_ticket" in scores:
             # "hey, our exports come out with garbled characters": a greeting in front of a complaint
             rest = scores["open_ticket"] / (1.0 - confidence or 1.0)
@@ -150,6 +156,19 @@ class Parser:
             return Parse(text, "out_of_scope", 1.0 - confidence)
         slots = fill(intent, analysis, now, lambda: self.kb, self.index.common_words)
         return Parse(text, intent, confidence, slots, _spelt(analysis, slots))
+
+    def _head(self, analysis: Analysis, now: datetime, allowed: frozenset[str]) -> tuple[str, float] | None:
+        """The intent of a short command before a colon when it takes free text after it ("reply to 1043:
+        please log a call with our admin" is a reply, whatever the reply says); None otherwise."""
+        colon = next((i for i, t in enumerate(analysis.tokens) if t.punct and t.norm == ":"), None)
+        if colon is None or not 0 < colon <= HEAD_WORDS or colon == len(analysis.tokens) - 1:
+            return None
+        head = analyse(analysis.text_between(0, colon), now, self.index)
+        scores = self.classifier.scores(head.features(), allowed)
+        intent, confidence = max(scores.items(), key=lambda kv: kv[1])
+        if confidence < HEAD_SURE or not PAYLOAD_SLOTS & set(catalogue().slots.get(intent, ())):
+            return None
+        return intent, confidence
 
     def near_names(self, text: str, now: datetime) -> list[NearName]:
         """Words of `text` that look like a name in the store but match none closely enough to be read
