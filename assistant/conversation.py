@@ -22,6 +22,8 @@ from storage.db import insert_or_skip
 from storage.models import Conversation
 
 SEEN_KEEP = 50  # message ids remembered per conversation: platform retries come within minutes
+TRANSCRIPT_KEEP = 20  # lines of a customer's conversation kept for the ticket it may turn into
+TRANSCRIPT_CHARS = 2000  # of each line
 
 PendingKind = Literal["ask", "choose", "confirm", "mean"]
 Key = tuple[str, str]  # (channel, external id): a conversation as its platform names it
@@ -117,6 +119,10 @@ class ConversationState:
     context: Context = field(default_factory=Context)
     seen: list[str] = field(default_factory=list)
     last_write: str = ""  # the intent of the change the last turn made: "actually make it 42k" goes on
+    # the support bot's side (a customer's conversation):
+    handoff: int | None = None  # the ticket a person handles this conversation on; the bot stays quiet
+    misses: int = 0  # questions in a row the bot could not answer: at two, a person is asked to join
+    transcript: list[list[str]] = field(default_factory=list)  # [who, text] of the latest turns
 
     def already_seen(self, message_id: str) -> bool:
         """True for a platform's retry of a message answered before; else the id is remembered."""
@@ -136,7 +142,19 @@ class ConversationState:
             data["seen"] = list(self.seen)
         if self.last_write:
             data["last_write"] = self.last_write
+        if self.handoff is not None:
+            data["handoff"] = self.handoff
+        if self.misses:
+            data["misses"] = self.misses
+        if self.transcript:
+            data["transcript"] = [list(line) for line in self.transcript]
         return data
+
+    def said(self, who: str, text: str) -> None:
+        """One line of the conversation, kept to attach to a ticket opened later in it."""
+        if text:
+            self.transcript.append([who, text[:TRANSCRIPT_CHARS]])
+            del self.transcript[:-TRANSCRIPT_KEEP]
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> ConversationState:
@@ -147,6 +165,9 @@ class ConversationState:
             context=Context.from_json(data.get("context")),
             seen=[str(s) for s in data.get("seen", [])],
             last_write=str(data.get("last_write", "")),
+            handoff=int(data["handoff"]) if data.get("handoff") is not None else None,
+            misses=int(data.get("misses", 0)),
+            transcript=[[str(who), str(text)] for who, text in data.get("transcript", [])],
         )
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant import clauses, corrections, gate, records
+from assistant import clauses, corrections, gate, records, support_desk
 from assistant.audit import undo_last
 from assistant.conversation import Pending
 from assistant.messages import Button, Reply, combined
 from assistant.references import RECORDS, SHOWN_TARGETS, pick, shown_reference
 from assistant.replies import say
-from assistant.skills import SKILLS, support
+from assistant.skills import SKILLS
 from assistant.skills.support import offer_a_person
 from assistant.turn import Ask, Choose, Confirm, Outcome, Turn
 from intents.parse import Parse, ambiguous
@@ -40,11 +40,13 @@ class Policy:
         self.parser = parser
 
     def respond(self, turn: Turn, text: str) -> Reply:
+        if turn.customer is not None:  # the support bot, with a person behind it
+            return support_desk.customer_turn(turn, text, lambda: self._respond(turn, text, ""))
         before, last_write = turn.audit.changes, turn.state.last_write
         reply = self._respond(turn, text, last_write)
         wrote = turn.audit.changes > before and gate.is_write(reply.intent or "")
         turn.state.last_write = (reply.intent or "") if wrote else ""
-        return support.with_news(turn, reply) if turn.customer is not None else reply
+        return reply
 
     def _respond(self, turn: Turn, text: str, last_write: str) -> Reply:
         parse = self.parser.parse(text, turn.now, turn.role)

@@ -4,7 +4,7 @@ zone that is."""
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +26,13 @@ def period(value: Any) -> tuple[date, date] | None:
     if isinstance(value, dict) and "start" in value and "end" in value:
         return date.fromisoformat(value["start"]), date.fromisoformat(value["end"])
     return None
+
+
+def month_of(today: date) -> tuple[date, date]:
+    """The calendar month `today` is in, both ends inclusive."""
+    first = today.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
 
 
 def zone_of(user: User, default: ZoneInfo) -> ZoneInfo:

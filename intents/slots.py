@@ -1039,6 +1039,24 @@ def ticket_status(f: Filler) -> Slots:
     return {"ticket": int(numbers[0].value)} if numbers else {}
 
 
+def rate_ticket(f: Filler) -> Slots:
+    """A 1-5 rating ("5", "four stars", "I'd give you a 3") and maybe the ticket it rates."""
+    slots = ticket_status(f)
+    ratings = [s for s in f.a.of_kind("number") if s.value in range(1, 6) and s.value == int(s.value)]
+    if ratings:
+        slots["rating"] = int(ratings[0].value)
+    return slots
+
+
+def support_report(f: Filler) -> Slots:
+    """Which support figure (CSAT unless tickets opened or resolved are asked for), over which period."""
+    slots: Slots = {"metric": f.cue("support_metric") or "csat"}
+    times = f.times()
+    if times:
+        slots["period"] = f.period_value(times[0], past=True)
+    return slots
+
+
 def list_tickets(f: Filler) -> Slots:
     """Which part of the help desk's queue: new, unassigned, pending, resolved or open (all unsolved),
     of one priority, someone's ("my tickets"), grouped by priority."""
@@ -1105,6 +1123,8 @@ FILLERS: dict[str, Callable[[Filler], Slots]] = {
     "open_ticket": open_ticket,
     "ticket_status": ticket_status,
     "list_tickets": list_tickets,
+    "rate_ticket": rate_ticket,
+    "support_report": support_report,
     "show_ticket": ticket_status,
     "reply_ticket": reply_ticket,
     "close_ticket": ticket_status,

@@ -26,7 +26,11 @@ FORMATS: dict[str, CsvFormat] = {
         _format("activities", "type account contact deal occurred_at notes user_email", "type account"),
         _format("tasks", "title due account contact deal assignee_email status", "title"),
         _format("kb", "article question answer title", "article question"),
-        _format("tickets", "number subject status priority customer_name customer_email created_at", ""),
+        _format(
+            "tickets",
+            "number subject status priority customer_name customer_email created_at assignee csat",
+            "",
+        ),
     )
 }
 IMPORT_KINDS = ("users", "accounts", "contacts", "deals", "activities", "tasks", "kb")

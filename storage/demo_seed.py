@@ -227,9 +227,17 @@ def _seed_tickets(session: Session, now: datetime) -> int:
             customer=customer,
             created_at=opened,
             updated_at=opened,
+            csat=item.get("csat"),
+            # a demo ticket solved before today was asked about already: nobody is asked for an old one
+            csat_asked_at=opened + timedelta(days=1) if item["status"] in ("resolved", "closed") else None,
         )
         ticket.messages = [
-            TicketMessage(author=m["from"], body=m["body"], created_at=opened + timedelta(hours=4 * i))
+            TicketMessage(
+                author=m["from"],
+                body=m["body"],
+                created_at=opened + timedelta(hours=4 * i),
+                seen_at=opened + timedelta(hours=4 * i + 1),  # the demo's customers read them long ago
+            )
             for i, m in enumerate(item["messages"])
         ]
         session.add(ticket)

@@ -188,6 +188,8 @@ def _tickets(session: Session, tz: ZoneInfo) -> Iterator[Record]:
             "customer_name": (who.name or "") if who else "",
             "customer_email": (who.email or "") if who else "",
             "created_at": format_datetime(ticket.created_at, tz),
+            "assignee": ticket.assignee.email if ticket.assignee else "",
+            "csat": "" if ticket.csat is None else str(ticket.csat),
         }
 
 

@@ -247,6 +247,8 @@ class Ticket(Timestamps, Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     customer: Mapped[Customer | None] = relationship()
+    csat: Mapped[int | None] = mapped_column(Integer)  # the customer's 1-5 rating once it was solved
+    csat_asked_at: Mapped[datetime | None] = mapped_column(default=None)  # asked once, never again
     assignee: Mapped[User | None] = relationship()
     messages: Mapped[list[TicketMessage]] = relationship(back_populates="ticket", order_by="TicketMessage.id")
 

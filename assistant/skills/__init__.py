@@ -29,9 +29,11 @@ SKILLS: dict[str, Skill] = {
     "open_ticket": support.open_ticket,
     "ticket_status": support.ticket_status,
     "human_handoff": support.human_handoff,
+    "rate_ticket": support.rate_ticket,
     "list_tickets": help_desk.list_tickets,
     "show_ticket": help_desk.show_ticket,
     "reply_ticket": help_desk.reply_ticket,
     "close_ticket": help_desk.close_ticket,
     "assign_ticket": help_desk.assign_ticket,
+    "support_report": help_desk.support_report,
 }

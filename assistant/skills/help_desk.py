@@ -1,4 +1,5 @@
-"""The help desk, staff side: the ticket queue, one ticket, a reply to its customer, assign and close.
+"""The help desk, staff side: the ticket queue, one ticket, a reply to its customer, assign and close,
+and the figures a manager asks for (CSAT, tickets opened and resolved).
 
 Any member of staff may work a ticket (as in Chatwoot or a shared Zendesk inbox): support is the team's,
 not one rep's. Every change goes through the audit log, so undo takes back a reply, an assignment or a
@@ -7,6 +8,7 @@ close. A reply is kept on the ticket, where the customer reads it (`ticket_statu
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, func, select
@@ -16,12 +18,13 @@ from assistant import records
 from assistant.audit import snapshot
 from assistant.messages import Button, Reply, Table
 from assistant.replies import day, say
+from assistant.skills.support import SOLVED
 from assistant.turn import Ask, Choose, Outcome, Turn, undo_button
+from assistant.when import month_of, period
 from storage.models import Ticket, TicketMessage
 
 PRIORITIES = ("urgent", "high", "normal", "low")  # most pressing first
 UNSOLVED = ("open", "pending")
-SOLVED = ("resolved", "closed")
 SHOWN = 20  # tickets listed at most
 THREAD = 8  # a ticket's latest messages shown
 
@@ -213,3 +216,38 @@ def assign_ticket(turn: Turn, slots: dict[str, Any]) -> Outcome:
     turn.audit.updated(ticket, before, say("undo_ticket_assigned", number=ticket.number))
     who = say("you") if assignee.id == (turn.user.id if turn.user else None) else assignee.name
     return Reply(say("ticket_assigned", number=ticket.number, assignee=who), buttons=undo_button())
+
+
+def support_report(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    """CSAT (the mean 1-5 rating, and the share of 4s and 5s) or tickets opened or resolved, in a period
+    (this month unless one is said)."""
+    span = period(slots.get("period")) or month_of(turn.now.date())
+    start = datetime.combine(span[0], datetime.min.time(), turn.tz)
+    end = datetime.combine(span[1] + timedelta(days=1), datetime.min.time(), turn.tz)
+    when = say("report_between", start=day(span[0], turn.now.date()), end=day(span[1], turn.now.date()))
+    live = Ticket.deleted_at.is_(None)
+    metric = slots.get("metric") or "csat"
+    if metric == "opened":
+        n = turn.session.scalar(
+            select(func.count()).where(live, Ticket.created_at >= start, Ticket.created_at < end)
+        )
+        return Reply(say("report_opened", count=n or 0, when=when))
+    if metric == "resolved":
+        n = turn.session.scalar(
+            select(func.count()).where(
+                live, Ticket.status.in_(SOLVED), Ticket.updated_at >= start, Ticket.updated_at < end
+            )
+        )
+        return Reply(say("report_resolved", count=n or 0, when=when))
+    ratings = list(
+        turn.session.scalars(
+            select(Ticket.csat).where(
+                live, Ticket.csat.is_not(None), Ticket.csat_asked_at >= start, Ticket.csat_asked_at < end
+            )
+        )
+    )
+    if not ratings:
+        return Reply(say("report_no_ratings", when=when))
+    mean = sum(r for r in ratings if r is not None) / len(ratings)
+    happy = sum(1 for r in ratings if r is not None and r >= 4) / len(ratings)
+    return Reply(say("report_csat", mean=f"{mean:.1f}", count=len(ratings), happy=f"{happy:.0%}", when=when))

@@ -39,9 +39,7 @@ def test_conversation(assistant: Assistant, runtime: Runtime, name: str, case: d
         spoken = case.get("spoken", False)  # heard by the voice channel: writes are read back first
         channel = "voice" if spoken else "terminal"
         sender = turn.get("as", case["as"])
-        customer = (
-            turn.get("customer", case.get("customer", False)) if "as" in turn else case.get("customer", False)
-        )
+        customer = turn.get("customer", False) if "as" in turn else case.get("customer", False)
         reply = assistant.handle(
             Message(channel, sender, turn["say"], customer=customer, sender_is_email=True, spoken=spoken)
         )
