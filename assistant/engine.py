@@ -65,6 +65,21 @@ class Assistant:
         with transaction(self.runtime.sessions) as session:
             return take_inbox(session, sender, channel)
 
+    def news(self, channel: str, sender: str) -> list[Reply]:
+        """Staff answers a customer on `channel` has not seen yet, marked seen: what a live channel (the
+        web chat) pushes to a connected visitor between their messages."""
+        from assistant.skills.support import take_news
+
+        with transaction(self.runtime.sessions) as session:
+            identity = session.scalars(
+                select(ChannelIdentity).where(
+                    ChannelIdentity.channel == channel, ChannelIdentity.external_id == sender
+                )
+            ).first()
+            if identity is None or identity.customer_id is None:
+                return []
+            return [Reply(line) for line in take_news(session, identity.customer_id, self.runtime.now())]
+
     def handle(self, message: Message) -> Reply:
         """Never raises: a failed turn rolls back and says so."""
         try:

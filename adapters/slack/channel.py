@@ -22,6 +22,7 @@ from adapters.charts import render_png
 from adapters.slack.blocks import render
 from assistant.channels import ChannelError, Outgoing
 from assistant.messages import Chart, Reply
+from assistant.support_notices import SUPPORT_CHANNEL
 
 log = logging.getLogger(__name__)
 METADATA_EVENT = "crm_outbox"
@@ -72,3 +73,23 @@ def upload_chart(client: WebClient, chart: Chart, channel: str, thread_ts: str |
         title=chart.title,
         alt_txt=chart.title,
     )
+
+
+@dataclass
+class SupportRoom:
+    """The staff's support channel: the outbox's ticket notices (assistant/support_notices.py), posted
+    with the transcript and buttons any member of staff may press."""
+
+    slack: SlackChannel
+    room: str  # the channel id
+    name: str = SUPPORT_CHANNEL
+    identity: str | None = None
+
+    def send(self, message: Outgoing) -> None:
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": message.key, "kind": message.kind}}
+        try:
+            self.slack.post(message.reply, self.room, metadata=metadata)
+        except SlackApiError as error:
+            raise ChannelError(
+                f"Slack refused the support channel post: {error.response.get('error')}"
+            ) from error

@@ -24,6 +24,7 @@ class SlackSettings:
     port: int = DEFAULT_PORT
     api_url: str = SLACK_API_URL
     path: str = EVENTS_PATH
+    support_channel: str | None = None  # where staff are told of new tickets (a channel id, C...)
 
     @property
     def socket_mode(self) -> bool:
@@ -56,6 +57,9 @@ class SlackSettings:
         api_url = env.get("CRM_SLACK_API_URL", "").strip() or SLACK_API_URL
         if not api_url.startswith(("http://", "https://")):
             problems.append(f"CRM_SLACK_API_URL must be an http(s) URL, not {api_url!r}")
+        support = env.get("CRM_SLACK_SUPPORT_CHANNEL", "").strip().lstrip("#") or None
+        if support is not None and not support.replace("_", "").replace("-", "").isalnum():
+            problems.append(f"CRM_SLACK_SUPPORT_CHANNEL must be a channel id (C0123...), not {support!r}")
         if problems:
             raise SlackSettingsError("; ".join(problems))
         return cls(
@@ -64,4 +68,5 @@ class SlackSettings:
             signing_secret=secret,
             port=int(port_text),
             api_url=api_url if api_url.endswith("/") else api_url + "/",
+            support_channel=support,
         )

@@ -1,0 +1,26 @@
+"""A staff answer reaches a connected customer live (`Assistant.news`, what the web chat pushes), once:
+not again with their next message."""
+
+from __future__ import annotations
+
+from assistant import admin
+from assistant.engine import Assistant
+from assistant.messages import Message
+from assistant.runtime import Runtime
+
+CUSTOMER = "jpark@globex.example"  # owns ticket 1042 of the demo
+STAFF = "tom.fischer@northwind.example"
+
+
+def test_a_staff_answer_is_pushed_once(runtime: Runtime) -> None:
+    admin.seed_demo(runtime)
+    bot = Assistant(runtime)
+    bot.handle(Message("web", CUSTOMER, "hi", customer=True, sender_is_email=True))
+    assert bot.news("web", CUSTOMER) == []
+    bot.handle(Message("terminal", STAFF, "reply to 1042: the SSO fix is live", sender_is_email=True))
+    pushed = bot.news("web", CUSTOMER)
+    assert [r.plain for r in pushed] == ['New reply on ticket #1042: "the SSO fix is live"']
+    assert bot.news("web", CUSTOMER) == []
+    later = bot.handle(Message("web", CUSTOMER, "thanks", customer=True, sender_is_email=True))
+    assert "New reply" not in later.plain
+    assert bot.news("web", "nobody@example.com") == []
