@@ -51,8 +51,9 @@ MAX_LOST = 0.02  # of the held-out questions answered right, at most this share 
 MIN_LOST_SEEN = 5  # ...when that share is at least this many questions
 MIN_QUESTIONS = 2  # an article needs this many examples to lend some to cross-validation
 C = 1.0  # the SVM's regularisation
+WORKING_SET = 500  # a class's SVM starts from its own examples and this many others, the nearest...
+GROWTH = 1000  # ...and takes at most this many more examples inside its margin at a time
 FOREIGN = ""  # the label of the foreign sentences' class: no article's key is empty
-REST = "\x00rest"  # the label of the rows of classes another thread learns
 CV_ARTICLES = 150  # cross-validation asks at most this many articles (training time)
 FALLBACK_THRESHOLD = 0.0  # a knowledge base too small to cross-validate answers above the SVM margin
 KEEP_ON_DISK = 4  # trained classifiers kept in the cache folder, the newest first
@@ -133,20 +134,45 @@ class Linear:
 
 
 def _fit(rows: Any, labels: NDArray[np.str_], only: frozenset[str] | None = None) -> Linear:
-    """Learns one-vs-rest models for the classes in `only` (all when None): every other row is a
-    negative example, so a class's model is the same whichever classes are learnt beside it."""
+    """Learns one-vs-rest models for the classes in `only` (all when None), each the binary SVM that
+    LinearSVC learns over all the rows (every other row a negative example): a class's model is the
+    same whichever classes are learnt beside it.
+
+    Each is fit on a working set: the class's own examples and the WORKING_SET other examples nearest
+    its centroid, grown by the other examples inside the margin (a score above -1; at most GROWTH at a
+    time, the highest first) and fit again until none is. An example outside the margin adds nothing
+    to the squared hinge loss, nor to its gradient, so the model is the one a fit on all the rows finds
+    (within the solver's tolerance), from a fraction of them. The classes advance together, so that
+    one sparse product scores every class's rows at each step."""
+    rows = sparse.csr_matrix(rows)
+    classes = np.unique(labels)
     if only is not None:
-        labels = np.where(np.isin(labels, list(only)), labels, REST)
-    model = LinearSVC(C=C).fit(rows, labels)
-    weights, bias = model.coef_, model.intercept_
-    if len(model.classes_) == 2:  # of two classes liblinear learns one model: the second class's
-        weights, bias = np.vstack([-weights, weights]), np.concatenate([-bias, bias])
-    keep = model.classes_ != REST
-    return Linear(
-        model.classes_[keep],
-        np.ascontiguousarray(weights[keep].T, dtype=np.float32),
-        bias[keep].astype(np.float32),
-    )
+        classes = classes[np.isin(classes, list(only))]
+    positive = np.asfortranarray(labels[:, None] == classes[None, :])  # (rows, classes), by class
+    centroids = sparse.csr_matrix(positive.T, dtype=np.float64) @ rows / positive.sum(axis=0)[:, None]
+    similarity = np.asfortranarray(rows @ np.asarray(centroids.T.todense()))
+    similarity[positive] = -np.inf
+    chosen = positive.copy(order="F")
+    nearest = min(WORKING_SET, rows.shape[0] - int(positive.sum(axis=0).max()))
+    for column in range(len(classes) if nearest > 0 else 0):
+        chosen[np.argpartition(-similarity[:, column], nearest - 1)[:nearest], column] = True
+    weights = np.zeros((len(classes), rows.shape[1]))  # by class, transposed at the end
+    bias = np.zeros(len(classes))
+    growing = list(range(len(classes)))
+    while growing:
+        for column in growing:
+            inside = chosen[:, column]
+            model = LinearSVC(C=C).fit(rows[inside], positive[inside, column])
+            weights[column], bias[column] = model.coef_[0], model.intercept_[0]
+        scores = np.asfortranarray(rows @ weights[growing].T + bias[growing])
+        still: list[int] = []
+        for k, column in enumerate(growing):
+            violating = np.flatnonzero(~chosen[:, column] & (scores[:, k] > -1.0))
+            if len(violating):
+                chosen[violating[np.argsort(-scores[violating, k])[:GROWTH]], column] = True
+                still.append(column)
+        growing = still
+    return Linear(classes, np.ascontiguousarray(weights.T, dtype=np.float32), bias.astype(np.float32))
 
 
 def _fit_in_halves(pool: ThreadPoolExecutor, rows: Any, labels: NDArray[np.str_]) -> Future[Linear]:
