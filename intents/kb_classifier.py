@@ -80,12 +80,15 @@ class Vectoriser:
     chars: TfidfVectorizer
 
     @classmethod
-    def fitted(cls, texts: list[str]) -> Vectoriser:
+    def fitted(cls, texts: list[str]) -> tuple[Vectoriser, Any]:
+        """The vectoriser fit on `texts`, and their rows: each text is analysed once, not once to fit
+        and again to transform."""
         words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")
         chars = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, strip_accents="unicode"
         )
-        return cls(words.fit(texts), chars.fit(texts))
+        rows = sparse.hstack([words.fit_transform(texts), chars.fit_transform(texts)], format="csr")
+        return cls(words, chars), rows
 
     def transform(self, texts: list[str]) -> Any:
         return sparse.hstack([self.words.transform(texts), self.chars.transform(texts)], format="csr")
@@ -241,8 +244,7 @@ class KbClassifier:
         if len(distinct) < 2:
             only = distinct[0] if distinct else None
             return cls(None, None, only, FALLBACK_THRESHOLD, _UNCALIBRATED)
-        vectoriser = Vectoriser.fitted(texts)
-        features = vectoriser.transform(texts)
+        vectoriser, features = Vectoriser.fitted(texts)
         far = vectoriser.transform(foreign_sentences())
         with ThreadPoolExecutor(THREADS) as pool:
             final = _fit_in_halves(pool, *_with_foreign(features, np.array(keys), far))

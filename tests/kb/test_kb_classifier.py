@@ -133,10 +133,8 @@ def test_the_working_set_svm_is_the_svm_fit_on_all_the_examples(
     monkeypatch.setattr(kb, "GROWTH", 5)
     articles = demo_articles()[:classes]
     texts, keys = kb._examples(articles)
-    vectoriser = kb.Vectoriser.fitted(texts)
-    rows, labels = kb._with_foreign(
-        vectoriser.transform(texts), np.array(keys), vectoriser.transform(kb.foreign_sentences())
-    )
+    vectoriser, features = kb.Vectoriser.fitted(texts)
+    rows, labels = kb._with_foreign(features, np.array(keys), vectoriser.transform(kb.foreign_sentences()))
     assert rows.shape[0] > 5 * kb.WORKING_SET
     full = LinearSVC(C=kb.C, tol=1e-8, max_iter=100_000).fit(rows, labels)
     weights, bias = full.coef_, full.intercept_
