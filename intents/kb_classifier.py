@@ -22,8 +22,8 @@ import pickle
 import random
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 from platformdirs import user_cache_dir
 from scipy import sparse
+from sklearn import config_context
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.isotonic import IsotonicRegression
 from sklearn.svm import LinearSVC
@@ -165,7 +166,8 @@ def _fit(rows: Any, labels: NDArray[np.str_], only: frozenset[str] | None = None
     while growing:
         for column in growing:
             inside = chosen[:, column]
-            model = LinearSVC(C=C).fit(rows[inside], positive[inside, column])
+            with config_context(assume_finite=True):  # TF-IDF is finite: no check of every subset
+                model = LinearSVC(C=C).fit(rows[inside], positive[inside, column])
             weights[column], bias[column] = model.coef_[0], model.intercept_[0]
         scores = np.asfortranarray(rows @ weights[growing].T + bias[growing])
         still: list[int] = []
@@ -178,21 +180,23 @@ def _fit(rows: Any, labels: NDArray[np.str_], only: frozenset[str] | None = None
     return Linear(classes, np.ascontiguousarray(weights.T, dtype=np.float32), bias.astype(np.float32))
 
 
-def _fit_in_halves(pool: ThreadPoolExecutor, rows: Any, labels: NDArray[np.str_]) -> Future[Linear]:
-    """The one-vs-rest models of all classes, half of them on each of two threads (liblinear lets go
-    of the GIL while it trains): what makes 300 articles train in time."""
+def _fit_in_parts(pool: ThreadPoolExecutor, rows: Any, labels: NDArray[np.str_]) -> Callable[[], Linear]:
+    """Starts the one-vs-rest models of all classes, a share of them on each of the pool's threads
+    (liblinear and the sparse products let go of the GIL): what makes 300 articles train in time. The
+    function returned waits for them and joins them, on the caller's thread, so that no thread of the
+    pool waits for another."""
     classes = sorted(set(labels))
-    halves = [pool.submit(_fit, rows, labels, frozenset(classes[i::2])) for i in range(2)]
+    parts = [pool.submit(_fit, rows, labels, frozenset(classes[i::THREADS])) for i in range(THREADS)]
 
     def joined() -> Linear:
-        parts = [h.result() for h in halves]
+        done = [part.result() for part in parts]
         return Linear(
-            np.concatenate([p.classes for p in parts]),
-            np.ascontiguousarray(np.hstack([p.weights for p in parts])),
-            np.concatenate([p.bias for p in parts]),
+            np.concatenate([p.classes for p in done]),
+            np.ascontiguousarray(np.hstack([p.weights for p in done])),
+            np.concatenate([p.bias for p in done]),
         )
 
-    return pool.submit(joined)
+    return joined
 
 
 def _with_foreign(rows: Any, labels: NDArray[np.str_], foreign: Any) -> tuple[Any, NDArray[np.str_]]:
@@ -247,9 +251,9 @@ class KbClassifier:
         vectoriser, features = Vectoriser.fitted(texts)
         far = vectoriser.transform(foreign_sentences())
         with ThreadPoolExecutor(THREADS) as pool:
-            final = _fit_in_halves(pool, *_with_foreign(features, np.array(keys), far))
+            final = _fit_in_parts(pool, *_with_foreign(features, np.array(keys), far))
             threshold, calibration = _cross_validate(pool, features, far, keys, _seed(articles))
-            return cls(vectoriser, final.result(), None, threshold, calibration)
+            return cls(vectoriser, final(), None, threshold, calibration)
 
     def guess(self, text: str) -> KbGuess | None:
         """The best article for `text`; None when there is no knowledge base to ask."""
@@ -299,7 +303,7 @@ def _cross_validate(
     folds = min(FOLDS, len(distinct))
     group = {key: i % folds for i, key in enumerate(distinct)}
     labels = np.array(keys)
-    counts = {key: keys.count(key) for key in distinct}
+    counts = Counter(keys)
     seen: dict[str, int] = {}
     position = np.zeros(len(keys), dtype=np.int64)
     for i, key in enumerate(keys):
@@ -310,17 +314,20 @@ def _cross_validate(
     sampled = np.array([k in asked for k in keys])
     taught_far = np.arange(far.shape[0]) % 2 == 0  # half the foreign sentences teach, half are asked
 
-    def held_out(fold: int) -> Fold | None:
+    def started(fold: int) -> tuple[NDArray[np.bool_], NDArray[np.bool_], Callable[[], Linear]] | None:
         out = (article_of == fold) & sampled
         lent = ~out & (position % LENT == fold % LENT) & enough & sampled
         taught = ~out & ~lent & sampled
         if len(set(labels[taught])) < 2 or not lent.any():
             return None
-        model = _fit(*_with_foreign(rows[taught], labels[taught], far[taught_far]))
+        return out, lent, _fit_in_parts(pool, *_with_foreign(rows[taught], labels[taught], far[taught_far]))
+
+    def held_out(out: NDArray[np.bool_], lent: NDArray[np.bool_], model: Linear) -> Fold:
         scores, best = _best(model, rows[lent])
         return scores, best == labels[lent], _best(model, rows[out])[0], _best(model, far[~taught_far])[0]
 
-    rounds = [r for r in pool.map(held_out, range(min(folds, ROUNDS))) if r is not None]
+    training = [s for s in map(started, range(min(folds, ROUNDS))) if s is not None]  # all at once
+    rounds = [held_out(out, lent, model()) for out, lent, model in training]
     if not rounds:
         return FALLBACK_THRESHOLD, _UNCALIBRATED
     held, ok, near, away = (np.concatenate([r[i] for r in rounds]) for i in range(4))
