@@ -54,6 +54,7 @@ MIN_QUESTIONS = 2  # an article needs this many examples to lend some to cross-v
 C = 1.0  # the SVM's regularisation
 WORKING_SET = 500  # a class's SVM starts from its own examples and this many others, the nearest...
 GROWTH = 1000  # ...and takes at most this many more examples inside its margin at a time
+BLOCK = 64  # classes whose working sets grow together
 FOREIGN = ""  # the label of the foreign sentences' class: no article's key is empty
 CV_ARTICLES = 150  # cross-validation asks at most this many articles (training time)
 FALLBACK_THRESHOLD = 0.0  # a knowledge base too small to cross-validate answers above the SVM margin
@@ -146,12 +147,22 @@ def _fit(rows: Any, labels: NDArray[np.str_], only: frozenset[str] | None = None
     its centroid, grown by the other examples inside the margin (a score above -1; at most GROWTH at a
     time, the highest first) and fit again until none is. An example outside the margin adds nothing
     to the squared hinge loss, nor to its gradient, so the model is the one a fit on all the rows finds
-    (within the solver's tolerance), from a fraction of them. The classes advance together, so that
-    one sparse product scores every class's rows at each step."""
+    (within the solver's tolerance), from a fraction of them. The classes advance together, BLOCK at a
+    time, so that one sparse product scores a block's rows at each step."""
     rows = sparse.csr_matrix(rows)
     classes = np.unique(labels)
     if only is not None:
         classes = classes[np.isin(classes, list(only))]
+    parts = [_fit_block(rows, labels, classes[i : i + BLOCK]) for i in range(0, len(classes), BLOCK)]
+    return Linear(
+        classes,
+        np.hstack([p.weights for p in parts]) if parts else np.zeros((rows.shape[1], 0), np.float32),
+        np.concatenate([p.bias for p in parts]) if parts else np.zeros(0, np.float32),
+    )
+
+
+def _fit_block(rows: Any, labels: NDArray[np.str_], classes: NDArray[np.str_]) -> Linear:
+    """`_fit` for a few classes (its arrays hold a score per row and class)."""
     positive = np.asfortranarray(labels[:, None] == classes[None, :])  # (rows, classes), by class
     centroids = sparse.csr_matrix(positive.T, dtype=np.float64) @ rows / positive.sum(axis=0)[:, None]
     similarity = np.asfortranarray(rows @ np.asarray(centroids.T.todense()))

@@ -128,9 +128,10 @@ def test_the_working_set_svm_is_the_svm_fit_on_all_the_examples(
 ) -> None:
     """Each class's model, fit on its own examples, the nearest others and those inside its margin,
     is the one-vs-rest LinearSVC fit on every example, to the solver's tolerance (a working set far
-    smaller than the data, so that it has to grow)."""
+    smaller than the data, so that it has to grow, and classes in several blocks)."""
     monkeypatch.setattr(kb, "WORKING_SET", 10)
     monkeypatch.setattr(kb, "GROWTH", 5)
+    monkeypatch.setattr(kb, "BLOCK", 2)  # several blocks of classes
     articles = demo_articles()[:classes]
     texts, keys = kb._examples(articles)
     vectoriser, features = kb.Vectoriser.fitted(texts)
