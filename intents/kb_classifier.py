@@ -22,8 +22,8 @@ import pickle
 import random
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 from platformdirs import user_cache_dir
 from scipy import sparse
+from sklearn import config_context
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.isotonic import IsotonicRegression
 from sklearn.svm import LinearSVC
@@ -51,8 +52,10 @@ MAX_LOST = 0.02  # of the held-out questions answered right, at most this share 
 MIN_LOST_SEEN = 5  # ...when that share is at least this many questions
 MIN_QUESTIONS = 2  # an article needs this many examples to lend some to cross-validation
 C = 1.0  # the SVM's regularisation
+WORKING_SET = 500  # a class's SVM starts from its own examples and this many others, the nearest...
+GROWTH = 1000  # ...and takes at most this many more examples inside its margin at a time
+BLOCK = 64  # classes whose working sets grow together
 FOREIGN = ""  # the label of the foreign sentences' class: no article's key is empty
-REST = "\x00rest"  # the label of the rows of classes another thread learns
 CV_ARTICLES = 150  # cross-validation asks at most this many articles (training time)
 FALLBACK_THRESHOLD = 0.0  # a knowledge base too small to cross-validate answers above the SVM margin
 KEEP_ON_DISK = 4  # trained classifiers kept in the cache folder, the newest first
@@ -79,12 +82,15 @@ class Vectoriser:
     chars: TfidfVectorizer
 
     @classmethod
-    def fitted(cls, texts: list[str]) -> Vectoriser:
+    def fitted(cls, texts: list[str]) -> tuple[Vectoriser, Any]:
+        """The vectoriser fit on `texts`, and their rows: each text is analysed once, not once to fit
+        and again to transform."""
         words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")
         chars = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, strip_accents="unicode"
         )
-        return cls(words.fit(texts), chars.fit(texts))
+        rows = sparse.hstack([words.fit_transform(texts), chars.fit_transform(texts)], format="csr")
+        return cls(words, chars), rows
 
     def transform(self, texts: list[str]) -> Any:
         return sparse.hstack([self.words.transform(texts), self.chars.transform(texts)], format="csr")
@@ -133,37 +139,75 @@ class Linear:
 
 
 def _fit(rows: Any, labels: NDArray[np.str_], only: frozenset[str] | None = None) -> Linear:
-    """Learns one-vs-rest models for the classes in `only` (all when None): every other row is a
-    negative example, so a class's model is the same whichever classes are learnt beside it."""
+    """Learns one-vs-rest models for the classes in `only` (all when None), each the binary SVM that
+    LinearSVC learns over all the rows (every other row a negative example): a class's model is the
+    same whichever classes are learnt beside it.
+
+    Each is fit on a working set: the class's own examples and the WORKING_SET other examples nearest
+    its centroid, grown by the other examples inside the margin (a score above -1; at most GROWTH at a
+    time, the highest first) and fit again until none is. An example outside the margin adds nothing
+    to the squared hinge loss, nor to its gradient, so the model is the one a fit on all the rows finds
+    (within the solver's tolerance), from a fraction of them. The classes advance together, BLOCK at a
+    time, so that one sparse product scores a block's rows at each step."""
+    rows = sparse.csr_matrix(rows)
+    classes = np.unique(labels)
     if only is not None:
-        labels = np.where(np.isin(labels, list(only)), labels, REST)
-    model = LinearSVC(C=C).fit(rows, labels)
-    weights, bias = model.coef_, model.intercept_
-    if len(model.classes_) == 2:  # of two classes liblinear learns one model: the second class's
-        weights, bias = np.vstack([-weights, weights]), np.concatenate([-bias, bias])
-    keep = model.classes_ != REST
+        classes = classes[np.isin(classes, list(only))]
+    parts = [_fit_block(rows, labels, classes[i : i + BLOCK]) for i in range(0, len(classes), BLOCK)]
     return Linear(
-        model.classes_[keep],
-        np.ascontiguousarray(weights[keep].T, dtype=np.float32),
-        bias[keep].astype(np.float32),
+        classes,
+        np.hstack([p.weights for p in parts]) if parts else np.zeros((rows.shape[1], 0), np.float32),
+        np.concatenate([p.bias for p in parts]) if parts else np.zeros(0, np.float32),
     )
 
 
-def _fit_in_halves(pool: ThreadPoolExecutor, rows: Any, labels: NDArray[np.str_]) -> Future[Linear]:
-    """The one-vs-rest models of all classes, half of them on each of two threads (liblinear lets go
-    of the GIL while it trains): what makes 300 articles train in time."""
+def _fit_block(rows: Any, labels: NDArray[np.str_], classes: NDArray[np.str_]) -> Linear:
+    """`_fit` for a few classes (its arrays hold a score per row and class)."""
+    positive = np.asfortranarray(labels[:, None] == classes[None, :])  # (rows, classes), by class
+    centroids = sparse.csr_matrix(positive.T, dtype=np.float64) @ rows / positive.sum(axis=0)[:, None]
+    similarity = np.asfortranarray(rows @ np.asarray(centroids.T.todense()))
+    similarity[positive] = -np.inf
+    chosen = positive.copy(order="F")
+    nearest = min(WORKING_SET, rows.shape[0] - int(positive.sum(axis=0).max()))
+    for column in range(len(classes) if nearest > 0 else 0):
+        chosen[np.argpartition(-similarity[:, column], nearest - 1)[:nearest], column] = True
+    weights = np.zeros((len(classes), rows.shape[1]))  # by class, transposed at the end
+    bias = np.zeros(len(classes))
+    growing = list(range(len(classes)))
+    while growing:
+        for column in growing:
+            inside = chosen[:, column]
+            with config_context(assume_finite=True):  # TF-IDF is finite: no check of every subset
+                model = LinearSVC(C=C).fit(rows[inside], positive[inside, column])
+            weights[column], bias[column] = model.coef_[0], model.intercept_[0]
+        scores = np.asfortranarray(rows @ weights[growing].T + bias[growing])
+        still: list[int] = []
+        for k, column in enumerate(growing):
+            violating = np.flatnonzero(~chosen[:, column] & (scores[:, k] > -1.0))
+            if len(violating):
+                chosen[violating[np.argsort(-scores[violating, k])[:GROWTH]], column] = True
+                still.append(column)
+        growing = still
+    return Linear(classes, np.ascontiguousarray(weights.T, dtype=np.float32), bias.astype(np.float32))
+
+
+def _fit_in_parts(pool: ThreadPoolExecutor, rows: Any, labels: NDArray[np.str_]) -> Callable[[], Linear]:
+    """Starts the one-vs-rest models of all classes, a share of them on each of the pool's threads
+    (liblinear and the sparse products let go of the GIL): what makes 300 articles train in time. The
+    function returned waits for them and joins them, on the caller's thread, so that no thread of the
+    pool waits for another."""
     classes = sorted(set(labels))
-    halves = [pool.submit(_fit, rows, labels, frozenset(classes[i::2])) for i in range(2)]
+    parts = [pool.submit(_fit, rows, labels, frozenset(classes[i::THREADS])) for i in range(THREADS)]
 
     def joined() -> Linear:
-        parts = [h.result() for h in halves]
+        done = [part.result() for part in parts]
         return Linear(
-            np.concatenate([p.classes for p in parts]),
-            np.ascontiguousarray(np.hstack([p.weights for p in parts])),
-            np.concatenate([p.bias for p in parts]),
+            np.concatenate([p.classes for p in done]),
+            np.ascontiguousarray(np.hstack([p.weights for p in done])),
+            np.concatenate([p.bias for p in done]),
         )
 
-    return pool.submit(joined)
+    return joined
 
 
 def _with_foreign(rows: Any, labels: NDArray[np.str_], foreign: Any) -> tuple[Any, NDArray[np.str_]]:
@@ -215,13 +259,12 @@ class KbClassifier:
         if len(distinct) < 2:
             only = distinct[0] if distinct else None
             return cls(None, None, only, FALLBACK_THRESHOLD, _UNCALIBRATED)
-        vectoriser = Vectoriser.fitted(texts)
-        features = vectoriser.transform(texts)
+        vectoriser, features = Vectoriser.fitted(texts)
         far = vectoriser.transform(foreign_sentences())
         with ThreadPoolExecutor(THREADS) as pool:
-            final = _fit_in_halves(pool, *_with_foreign(features, np.array(keys), far))
+            final = _fit_in_parts(pool, *_with_foreign(features, np.array(keys), far))
             threshold, calibration = _cross_validate(pool, features, far, keys, _seed(articles))
-            return cls(vectoriser, final.result(), None, threshold, calibration)
+            return cls(vectoriser, final(), None, threshold, calibration)
 
     def guess(self, text: str) -> KbGuess | None:
         """The best article for `text`; None when there is no knowledge base to ask."""
@@ -271,7 +314,7 @@ def _cross_validate(
     folds = min(FOLDS, len(distinct))
     group = {key: i % folds for i, key in enumerate(distinct)}
     labels = np.array(keys)
-    counts = {key: keys.count(key) for key in distinct}
+    counts = Counter(keys)
     seen: dict[str, int] = {}
     position = np.zeros(len(keys), dtype=np.int64)
     for i, key in enumerate(keys):
@@ -282,17 +325,20 @@ def _cross_validate(
     sampled = np.array([k in asked for k in keys])
     taught_far = np.arange(far.shape[0]) % 2 == 0  # half the foreign sentences teach, half are asked
 
-    def held_out(fold: int) -> Fold | None:
+    def started(fold: int) -> tuple[NDArray[np.bool_], NDArray[np.bool_], Callable[[], Linear]] | None:
         out = (article_of == fold) & sampled
         lent = ~out & (position % LENT == fold % LENT) & enough & sampled
         taught = ~out & ~lent & sampled
         if len(set(labels[taught])) < 2 or not lent.any():
             return None
-        model = _fit(*_with_foreign(rows[taught], labels[taught], far[taught_far]))
+        return out, lent, _fit_in_parts(pool, *_with_foreign(rows[taught], labels[taught], far[taught_far]))
+
+    def held_out(out: NDArray[np.bool_], lent: NDArray[np.bool_], model: Linear) -> Fold:
         scores, best = _best(model, rows[lent])
         return scores, best == labels[lent], _best(model, rows[out])[0], _best(model, far[~taught_far])[0]
 
-    rounds = [r for r in pool.map(held_out, range(min(folds, ROUNDS))) if r is not None]
+    training = [s for s in map(started, range(min(folds, ROUNDS))) if s is not None]  # all at once
+    rounds = [held_out(out, lent, model()) for out, lent, model in training]
     if not rounds:
         return FALLBACK_THRESHOLD, _UNCALIBRATED
     held, ok, near, away = (np.concatenate([r[i] for r in rounds]) for i in range(4))

@@ -10,7 +10,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
+from sklearn.svm import LinearSVC
 
 from adapters.cli.main import main
 from assistant import admin
@@ -118,6 +120,35 @@ def test_confidence_grows_with_the_score_and_stays_a_probability() -> None:
     confidences = [classifier.confidence(score) for score in (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)]
     assert confidences == sorted(confidences)
     assert all(0.0 <= c <= 1.0 for c in confidences)
+
+
+@pytest.mark.parametrize("classes", [2, 5])
+def test_the_working_set_svm_is_the_svm_fit_on_all_the_examples(
+    classes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each class's model, fit on its own examples, the nearest others and those inside its margin,
+    is the one-vs-rest LinearSVC fit on every example, to the solver's tolerance (a working set far
+    smaller than the data, so that it has to grow, and classes in several blocks)."""
+    monkeypatch.setattr(kb, "WORKING_SET", 10)
+    monkeypatch.setattr(kb, "GROWTH", 5)
+    monkeypatch.setattr(kb, "BLOCK", 2)  # several blocks of classes
+    articles = demo_articles()[:classes]
+    texts, keys = kb._examples(articles)
+    vectoriser, features = kb.Vectoriser.fitted(texts)
+    rows, labels = kb._with_foreign(features, np.array(keys), vectoriser.transform(kb.foreign_sentences()))
+    assert rows.shape[0] > 5 * kb.WORKING_SET
+    full = LinearSVC(C=kb.C, tol=1e-8, max_iter=100_000).fit(rows, labels)
+    weights, bias = full.coef_, full.intercept_
+    if len(full.classes_) == 2:
+        weights, bias = np.vstack([-weights, weights]), np.concatenate([-bias, bias])
+    with monkeypatch.context() as tight:
+        tight.setattr(kb, "LinearSVC", lambda C: LinearSVC(C=C, tol=1e-8, max_iter=100_000))
+        working = kb._fit(rows, labels)
+    assert list(working.classes) == list(full.classes_)
+    np.testing.assert_allclose(working.weights.T, weights, atol=1e-5)
+    np.testing.assert_allclose(working.bias, bias, atol=1e-5)
+    half = kb._fit(rows, labels, frozenset(full.classes_[:1]))  # one class learnt alone: the same
+    np.testing.assert_allclose(half.weights[:, 0], working.weights[:, 0], atol=1e-3)
 
 
 def test_an_empty_knowledge_base_has_nothing_to_say_and_one_article_is_the_answer() -> None:
