@@ -28,7 +28,7 @@ from assistant.when import known_zone, zone_of
 from intents.names import NamedRecord
 from intents.parser import Parser
 from storage.db import transaction
-from storage.models import Account, AuditEntry, ChannelIdentity, Contact, Customer, Deal, User
+from storage.models import Account, AuditEntry, ChannelIdentity, Contact, Conversation, Customer, Deal, User
 
 log = logging.getLogger(__name__)
 NAMES_CHECK_SECONDS = 2.0
@@ -79,6 +79,19 @@ class Assistant:
             if identity is None or identity.customer_id is None:
                 return []
             return [Reply(line) for line in take_news(session, identity.customer_id, self.runtime.now())]
+
+    def history(self, channel: str, sender: str) -> list[tuple[str, str]]:
+        """The latest lines of a customer's conversation, (who, text) with who "customer" or
+        "assistant": what a returning web visitor sees again."""
+        with self.runtime.sessions() as session:
+            conversation = session.scalars(
+                select(Conversation).where(
+                    Conversation.channel == channel, Conversation.external_id == sender
+                )
+            ).first()
+            if conversation is None or conversation.customer_id is None:
+                return []
+            return [(who, text) for who, text in load_state(conversation).transcript]
 
     def handle(self, message: Message) -> Reply:
         """Never raises: a failed turn rolls back and says so."""

@@ -24,3 +24,13 @@ def test_a_staff_answer_is_pushed_once(runtime: Runtime) -> None:
     later = bot.handle(Message("web", CUSTOMER, "thanks", customer=True, sender_is_email=True))
     assert "New reply" not in later.plain
     assert bot.news("web", "nobody@example.com") == []
+
+
+def test_a_returning_visitor_sees_the_conversation_again(runtime: Runtime) -> None:
+    admin.seed_demo(runtime)
+    bot = Assistant(runtime)
+    bot.handle(Message("web", "visitor-1", "hi", customer=True))
+    lines = bot.history("web", "visitor-1")
+    assert lines[0] == ("customer", "hi") and lines[1][0] == "assistant"
+    assert bot.history("web", "visitor-2") == []
+    assert bot.history("terminal", STAFF) == []  # staff conversations are not replayed this way
