@@ -150,7 +150,9 @@ class Assistant:
                 return None, identity.customer
             customer = None
             if "@" in message.sender:
-                customer = session.scalars(select(Customer).where(Customer.email == message.sender)).first()
+                customer = session.scalars(
+                    select(Customer).where(Customer.email == message.sender).order_by(Customer.id)
+                ).first()
                 if customer is None:
                     contact = session.scalars(select(Contact).where(Contact.email == message.sender)).first()
                     customer = Customer(

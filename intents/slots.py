@@ -1001,7 +1001,14 @@ _A_PROBLEM = [[a, p] for a in ("a", "an") for p in _WORDS["problem_nouns"]]
 
 def open_ticket(f: Filler) -> Slots:
     """The problem as stated, without the request around it: greetings, "open a ticket", "can you help"
-    and the like, whether they come before or after the problem."""
+    and the like, whether they come before or after the problem; and an e-mail address to answer at."""
+    emails = f.a.of_kind("email")
+    slots: Slots = {"email": emails[0].value} if emails else {}
+    problem = _problem_stated(f)
+    return {**slots, **problem}
+
+
+def _problem_stated(f: Filler) -> Slots:
     n = len(f.words)
     segments: list[tuple[int, int]] = []
     start = 0

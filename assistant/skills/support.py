@@ -16,7 +16,7 @@ from assistant.messages import Button, Reply
 from assistant.replies import say
 from assistant.support_notices import ticket_notice
 from assistant.turn import Ask, Outcome, Turn
-from storage.models import KbArticle, Ticket, TicketMessage
+from storage.models import Customer, KbArticle, Ticket, TicketMessage
 
 FIRST_TICKET = 1000
 SOLVED = ("resolved", "closed")
@@ -61,12 +61,29 @@ def _new_ticket(
     return ticket
 
 
+ASKS_EMAIL = ("web",)  # channels where an unknown customer may never come back to read an answer
+
+
 def open_ticket(turn: Turn, slots: dict[str, Any]) -> Outcome:
+    """A ticket once the problem is said and, on the web, an e-mail address to answer at is known."""
+    assert turn.customer is not None
     subject = slots.get("subject")
     if not subject:
         return Ask("subject", say("ask_ticket_subject"))
+    email = str(slots["email"]).lower() if slots.get("email") else None
+    if turn.channel in ASKS_EMAIL and not (turn.customer.email or email):
+        return Ask("email", say("ask_ticket_email"))
+    taken = bool(email) and not turn.customer.email and _someone_has(turn, str(email))
+    if email and not turn.customer.email and not taken:
+        turn.customer.email = email  # never another customer's: an address said is not proof of it
     ticket = _new_ticket(turn, subject)
+    if taken:
+        ticket.messages.append(TicketMessage(author="customer", body=say("ticket_email_given", email=email)))
     return Reply(say("ticket_opened", number=ticket.number, subject=ticket.subject))
+
+
+def _someone_has(turn: Turn, email: str) -> bool:
+    return turn.session.scalar(select(func.count()).where(Customer.email == email)) != 0
 
 
 def ticket_status(turn: Turn, slots: dict[str, Any]) -> Outcome:

@@ -1,7 +1,8 @@
 """Conversations as data: each file in conversations/ is turns -> expected reply fragments and store
 changes, played against the demo company on SQLite and PostgreSQL (said on Monday 2026-11-23 09:00 UTC).
 
-A conversation may be "spoken": heard by the voice channel, which reads every write back first.
+A conversation may be "spoken": heard by the voice channel, which reads every write back first; or
+held on another "channel" (a web visitor: "channel": "web", "as" their visitor id).
 A turn may be said by someone else ("as", with "customer": true for a customer): a staff reply and the
 customer who reads it are one conversation of the store.
 A turn: {"say": text, "reply": [fragments], "not": [fragments], "intent": name,
@@ -37,7 +38,7 @@ def test_conversation(assistant: Assistant, runtime: Runtime, name: str, case: d
     for turn in case["turns"]:
         mark = audit_mark(runtime)
         spoken = case.get("spoken", False)  # heard by the voice channel: writes are read back first
-        channel = "voice" if spoken else "terminal"
+        channel = case.get("channel", "voice" if spoken else "terminal")
         sender = turn.get("as", case["as"])
         customer = turn.get("customer", False) if "as" in turn else case.get("customer", False)
         reply = assistant.handle(
