@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from assistant.audit import Recorder
 from assistant.conversation import load_state, lock_conversation, save_state
 from assistant.dialogue import Policy
+from assistant.limits import MAX_MESSAGE_CHARS, RateLimiter
 from assistant.messages import DUPLICATE, Message, Reply
 from assistant.replies import say
 from assistant.runtime import Runtime
@@ -32,6 +33,7 @@ from storage.models import Account, AuditEntry, ChannelIdentity, Contact, Conver
 
 log = logging.getLogger(__name__)
 NAMES_CHECK_SECONDS = 2.0
+REFUSED = "refused"  # the intent of a reply to a message refused before its turn (too long, too fast)
 TRIES = 3
 RETRIED_STATES = ("40P01", "40001")  # deadlock detected, serialization failure
 NAMED: dict[str, tuple[Any, str]] = {
@@ -52,6 +54,7 @@ class Assistant:
         self._names_version = self.names.version()
         self._names_checked = time.monotonic()
         self._names_lock = threading.Lock()  # adapters run turns on several threads
+        self.limiter = RateLimiter()  # customers' messages per identity
 
     def default_staff_email(self) -> str | None:
         with self.runtime.sessions() as session:
@@ -95,6 +98,10 @@ class Assistant:
 
     def handle(self, message: Message) -> Reply:
         """Never raises: a failed turn rolls back and says so."""
+        if len(message.text) > MAX_MESSAGE_CHARS:
+            return Reply(say("message_too_long", limit=MAX_MESSAGE_CHARS), intent=REFUSED)
+        if message.customer and not self.limiter.allow(message.channel, message.sender):
+            return Reply(say("slow_down"), intent=REFUSED)
         try:
             return self._handle(message)
         except OperationalError:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from assistant import admin
-from assistant.engine import Assistant
+from assistant.engine import REFUSED, Assistant
 from assistant.messages import Message, Reply
 from assistant.runtime import Runtime
 from intents.catalogue import catalogue
@@ -104,13 +104,17 @@ def test_the_check_sees_staff_data_when_it_is_shown(assistant: Assistant, runtim
 
 @pytest.mark.parametrize("group", sorted(GROUPS))
 def test_a_customer_never_crosses_the_boundary(assistant: Assistant, runtime: Runtime, group: str) -> None:
-    """Each attempt of a group in turn, in one conversation: none may leak or change anything."""
+    """Each attempt of a group in turn: none may leak or change anything."""
     hidden = secrets(runtime)
     before = state(runtime)
-    for text in GROUPS[group]:
-        reply = assistant.handle(Message("terminal", CUSTOMER, text, customer=True, sender_is_email=True))
+    for n, text in enumerate(GROUPS[group]):
+        # each attempt in a conversation of its own (same customer): two misses in one would hand it to
+        # a person, and the bot's silence after that would prove nothing
+        channel = f"terminal-{n}"
+        reply = assistant.handle(Message(channel, CUSTOMER, text, customer=True, sender_is_email=True))
         said = shown(reply)
         leaked = sorted(s for s in hidden if s.lower() in said)
         assert not leaked, f"{text!r} -> {reply.plain!r} shows {leaked}"
+        assert reply.intent != REFUSED, f"{text!r} was refused unread: the check would prove nothing"
         assert reply.intent is None or reply.intent in catalogue().allowed("customer"), (text, reply.intent)
         assert state(runtime) == before, f"{text!r} changed something outside the customer's own tickets"
