@@ -71,3 +71,13 @@ def test_the_support_channel_setting_is_checked() -> None:
     assert SlackSettings.from_env(env).support_channel == "C0SUPPORT"
     with pytest.raises(SlackSettingsError, match="CRM_SLACK_SUPPORT_CHANNEL"):
         SlackSettings.from_env({**env, "CRM_SLACK_SUPPORT_CHANNEL": "support desk!"})
+
+
+def test_a_customer_message_is_shown_as_text_in_slack(workspace: Workspace, fake: FakeSlack) -> None:
+    """A customer's words may carry mentions and markup: Slack gets them escaped, so nobody is pinged."""
+    customer_says(workspace, "open a ticket: <!channel> <script>alert(1)</script> the export is broken")
+    Dispatcher(workspace.runtime, support_registry(workspace)).run_once()
+    posted = next(p for p in fake.posts() if p["channel"] == ROOM)
+    sections = " ".join(b["text"]["text"] for b in posted["blocks"] if b["type"] == "section")
+    assert "&lt;script&gt;" in sections
+    assert "<" not in sections  # no mention, link or tag reaches Slack's formatting
