@@ -129,4 +129,7 @@ def test_jsonl_export_has_one_object_per_record(runtime: Runtime) -> None:
         "customer_name",
         "customer_email",
         "created_at",
+        "assignee",
+        "csat",
     }
+    assert {r["number"]: r["csat"] for r in rows}["1040"] == "5"  # the demo's solved tickets were rated
