@@ -24,6 +24,7 @@ from intents.names import NameIndex
 
 ENGINE_ENV = "CRM_ASR_ENGINE"
 VOSK_MODEL_ENV = "CRM_VOSK_MODEL"
+WHISPER_MODEL_ENV = "CRM_WHISPER_MODEL"  # another CTranslate2 Whisper model folder than the bundled tiny.en
 CACHE_ENV = "CRM_VOICE_CACHE"
 # a+b: engine a, and Whisper when a's transcript is no command (adapters/voice/fallback.py)
 ENGINES = ("pocketsphinx", "vosk", "whisper", "pocketsphinx+whisper", "vosk+whisper")

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from adapters.voice.transcriber import VoiceError
+from adapters.voice.transcriber import WHISPER_MODEL_ENV, VoiceError
 from intents.names import NameIndex, name_words
 
-MODEL_ENV = "CRM_WHISPER_MODEL"
+MODEL_ENV = WHISPER_MODEL_ENV
 PROMPT_TOKENS = 200  # Whisper keeps at most 223 tokens of a prompt
 KINDS = ("account", "contact", "user", "deal")  # the order names go into the prompt
 BEAM_SIZE = 5
