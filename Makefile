@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,slack,voice
+EXTRAS ?= dev,slack,voice,whisper
 # Debian packages the voice needs: speech out (espeak-ng; flite for the test set's voices), sox to look at audio
 APT_PACKAGES := espeak-ng flite sox
 export CRM_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test

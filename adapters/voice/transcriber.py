@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -23,8 +24,10 @@ from intents.names import NameIndex
 
 ENGINE_ENV = "CRM_ASR_ENGINE"
 VOSK_MODEL_ENV = "CRM_VOSK_MODEL"
+WHISPER_MODEL_ENV = "CRM_WHISPER_MODEL"  # another CTranslate2 Whisper model folder than the bundled tiny.en
 CACHE_ENV = "CRM_VOICE_CACHE"
-ENGINES = ("pocketsphinx", "vosk")
+# a+b: engine a, and Whisper when a's transcript is no command (adapters/voice/fallback.py)
+ENGINES = ("pocketsphinx", "vosk", "whisper", "pocketsphinx+whisper", "vosk+whisper")
 DEFAULT_ENGINE = "pocketsphinx"
 
 
@@ -84,9 +87,32 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or user_cache_dir("crm-assistant", appauthor=False)) / "voice"
 
 
+def understood_by_parser(names: NameIndex) -> Callable[[str], bool]:
+    """Whether the text parser, on the same names, reads a transcript as a command (an intent, not
+    out_of_scope): what decides that a grammar engine's transcript needs Whisper's second hearing."""
+    from intents.classifier import load_classifier
+    from intents.parser import Parser
+
+    parser = Parser(names, load_classifier())
+
+    def understood(text: str) -> bool:
+        return bool(text.strip()) and parser.parse(text, datetime.now(UTC)).intent != "out_of_scope"
+
+    return understood
+
+
 def open_transcriber(engine: str | None, model: str | None, names: NameIndex) -> Transcriber:
-    """The engine asked for (else CRM_ASR_ENGINE, else PocketSphinx), biased to `names`."""
+    """The engine asked for (else CRM_ASR_ENGINE, else PocketSphinx), biased to `names`. `model` is
+    the folder of the first engine named that takes one: Vosk's in "vosk" and "vosk+whisper",
+    Whisper's in "whisper" and "pocketsphinx+whisper"."""
     chosen = engine or os.environ.get(ENGINE_ENV) or DEFAULT_ENGINE
+    first, plus, second = chosen.partition("+")
+    if plus and chosen in ENGINES:
+        from adapters.voice.fallback import FallbackTranscriber
+
+        head = open_transcriber(first, model, names)
+        tail = open_transcriber(second, None if first == "vosk" else model, names)
+        return FallbackTranscriber(head, tail, understood_by_parser(names))
     if chosen == "pocketsphinx":
         from adapters.voice.sphinx import SphinxTranscriber
 
@@ -100,4 +126,8 @@ def open_transcriber(engine: str | None, model: str | None, names: NameIndex) ->
                 f"the Vosk engine needs a model folder: --model DIR or {VOSK_MODEL_ENV} (README: Voice)"
             )
         return VoskTranscriber.build(Path(folder), names)
+    if chosen == "whisper":
+        from adapters.voice.whisper_engine import WhisperTranscriber
+
+        return WhisperTranscriber.build(names, model)
     raise VoiceError(f"unknown speech engine {chosen!r}: one of {', '.join(ENGINES)}")

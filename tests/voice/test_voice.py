@@ -3,10 +3,7 @@ templates and names, audio in and out, and `crm parse --audio` / `crm voice`."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,33 +17,13 @@ from adapters.voice.audio import AudioError, load_audio
 from adapters.voice.pronounce import espeak_pronunciations, ipa_to_arpabet
 from adapters.voice.speak import Voice, speak_to_file
 from adapters.voice.sphinx import SphinxTranscriber
-from adapters.voice.transcriber import CACHE_ENV, VoiceError, open_transcriber
-from assistant.nlu import store_parser
-from assistant.runtime import Runtime
+from adapters.voice.transcriber import VoiceError, open_transcriber
 from intents.names import NamedRecord, NameIndex, StaticNames
 from intents.parser import Parser
 from intents.speech import arpa, build_corpus, say_number, speech_hash, spoken
 
 # said by flite voices, whose speech the en-us model hears best: a log, a question, a task
 SAMPLES = ["c01-v0-clean", "c42-v6-clean", "c26-v4-clean"]
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A demo store, and one voice cache for the module: the model is built once."""
-    folder = tmp_path_factory.mktemp("voice")
-    url = f"sqlite:///{folder}/voice.sqlite3"
-    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()):
-        patch.setenv(CACHE_ENV, str(folder / "cache"))
-        assert main(["--db", url, *NOW_ARGS, "demo"]) == 0
-        yield url
-
-
-@pytest.fixture(scope="module")
-def parser(demo_db: str) -> Iterator[Parser]:
-    runtime = Runtime.from_settings(demo_db, "UTC", "2026-11-23T09:00")
-    yield store_parser(runtime)
-    runtime.close()
 
 
 @pytest.fixture(scope="module")
