@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.cli.common import CliError, common_options, runtime_from
 from adapters.voice.mic import MIC_ENV, SPEAKER_ENV, STOP_PHRASES
-from adapters.voice.transcriber import ENGINE_ENV, ENGINES, VOSK_MODEL_ENV
+from adapters.voice.transcriber import ENGINE_ENV, ENGINES, VOSK_MODEL_ENV, WHISPER_MODEL_ENV
 
 if TYPE_CHECKING:
     from adapters.terminal import Chat
@@ -26,9 +26,18 @@ def engine_options() -> argparse.ArgumentParser:
     """--engine and --model, for every command that listens."""
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
-        "--engine", choices=ENGINES, help=f"speech-to-text engine (else {ENGINE_ENV}, else pocketsphinx)"
+        "--engine",
+        choices=ENGINES,
+        help="speech-to-text engine: pocketsphinx (commands; the default), whisper (free text), vosk (a model"
+        " you download), or pocketsphinx+whisper / vosk+whisper (Whisper when the first hears no command)"
+        f" (else {ENGINE_ENV}, else pocketsphinx)",
     )
-    parent.add_argument("--model", metavar="DIR", help=f"the Vosk model folder (else {VOSK_MODEL_ENV})")
+    parent.add_argument(
+        "--model",
+        metavar="DIR",
+        help=f"the engine's model folder: Vosk's for vosk and vosk+whisper (else {VOSK_MODEL_ENV}); Whisper's"
+        f" for whisper and pocketsphinx+whisper (else {WHISPER_MODEL_ENV}, else the bundled tiny.en)",
+    )
     return parent
 
 
