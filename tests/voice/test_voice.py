@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from spoken_set import AUDIO, NOW_ARGS, accepted, recordings
+from spoken_set import AUDIO, NOW, NOW_ARGS, accepted, recordings
 
 from adapters.cli.main import main
 from adapters.voice import sphinx as sphinx_engine
@@ -113,6 +113,28 @@ def test_pocketsphinx_hears_recorded_commands(sphinx: SphinxTranscriber, parser:
     pcm = load_audio(recording.path, sphinx.rate)
     heard = sphinx.transcribe(pcm)
     assert accepted(parser, recording, heard), heard
+
+
+# answers to a read-back, said by espeak-ng (a voice the en-us model hears worse than flite's)
+ANSWERS = [
+    ("yes", Voice(voice="en-us", speed=140), "affirm"),
+    ("no", Voice(voice="en-us", speed=140), "deny"),
+    ("cancel", Voice(voice="en-us", speed=140), "cancel"),
+    ("stop listening", Voice(voice="en-us", speed=140), "stop listening"),
+    ("actually next friday", Voice(voice="en-us+f3", speed=150, pitch=55), "actually next friday"),
+    ("no it was a meeting", Voice(voice="en-us+f3", speed=150, pitch=55), "no it was a meeting"),
+]
+
+
+@pytest.mark.parametrize(("said", "voice", "heard"), ANSWERS, ids=[a[0] for a in ANSWERS])
+def test_pocketsphinx_hears_the_answers_to_a_read_back(
+    sphinx: SphinxTranscriber, parser: Parser, tmp_path: Path, said: str, voice: Voice, heard: str
+) -> None:
+    """`heard` is the transcript, or the intent the parser reads in it (a "yeah" for a "yes" will do)."""
+    speak_to_file(said, tmp_path / "answer.wav", voice)
+    pcm = load_audio(tmp_path / "answer.wav", sphinx.rate)
+    text = sphinx.transcribe(np.concatenate([np.zeros(4800, pcm.dtype), pcm, np.zeros(4800, pcm.dtype)]))
+    assert heard in {text, parser.parse(text, NOW).intent}, text
 
 
 def test_any_rate_and_channel_count_reads_the_same(sphinx: SphinxTranscriber, tmp_path: Path) -> None:
