@@ -1,8 +1,9 @@
-"""PocketSphinx with a finite-state grammar of the CRM's commands: the default engine, nothing to download.
+"""PocketSphinx with an n-gram model of the CRM's commands: the default engine, nothing to download.
 
-The grammar (intents/speech.py) is written as PocketSphinx's FSG text with a dictionary of just its
-words: the model's own pronunciations, and espeak-ng's for the names the model lacks. Both are cached
-in a folder named by the grammar's hash, so they are rebuilt only when templates or names change.
+The model (intents/speech.py) is written as ARPA text with a dictionary of just its words: the
+model's own pronunciations, and espeak-ng's for the names the model lacks. Both are cached in a folder
+named by the model's hash, so they are rebuilt only when templates or names change. A transcript the
+parser reads as no command has the decoder's next hypotheses re-read (adapters/voice/nbest.py).
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from pathlib import Path
 import numpy as np
 from pocketsphinx import Config, Decoder, get_model_path
 
+from adapters.voice.nbest import Reader
 from adapters.voice.pronounce import espeak_pronunciations, read_dictionary
+from intents.classifier import load_classifier
 from intents.names import NameIndex
+from intents.parser import Parser
 from intents.speech import build_corpus, speech_hash, spoken_name_words
 
 log = logging.getLogger(__name__)
@@ -84,6 +88,7 @@ def build_files(names: NameIndex, cache: Path) -> Path:
 class SphinxTranscriber:
     decoder: Decoder
     rate: int = 16000
+    reader: Reader | None = None  # re-reads a weak transcript's alternatives (adapters/voice/nbest.py)
 
     @classmethod
     def build(cls, names: NameIndex, cache: Path) -> SphinxTranscriber:
@@ -94,7 +99,7 @@ class SphinxTranscriber:
             lm=str(folder / LM_FILE),
             loglevel="FATAL",
         )
-        return cls(Decoder(config))
+        return cls(Decoder(config), reader=Reader(Parser(names, load_classifier())))
 
     def transcribe(self, pcm: np.ndarray) -> str:
         """The whole utterance at once: its own mean normalises the features (better than live)."""
@@ -109,7 +114,10 @@ class SphinxTranscriber:
     def _end(self) -> str:
         self.decoder.end_utt()
         hypothesis = self.decoder.hyp()
-        return hypothesis.hypstr if hypothesis is not None else ""
+        best = hypothesis.hypstr if hypothesis is not None else ""
+        if self.reader is None:
+            return best
+        return self.reader.pick(best, (h.hypstr for h in self.decoder.nbest() if h is not None))
 
 
 @dataclass
