@@ -37,7 +37,7 @@ from intents.templates import (
 )
 from intents.text import fold
 
-FORMAT = "speech-3"  # part of the hash: a change to how the model is made rebuilds it
+FORMAT = "speech-4"  # part of the hash: a change to how the model is made rebuilds it
 START, END = "<s>", "</s>"
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:st|nd|rd|th)\b|\d+(?:\.\d+)?")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -173,6 +173,11 @@ def _generate(pattern: str, rng: random.Random) -> str:
     """One filling of a generated value's pattern ("{month} {ordinal}" -> "march twenty first")."""
     fillers = {
         "number": lambda: say_number(rng.choice((rng.randint(1, 20), rng.randint(1, 999)))),
+        # a deal's size: round tens and fives as often as any number, so that "sixty thousand" is
+        # no less likely than "sixteen thousand" (a plain 1-20 or 1-999 made the teens 5 times likelier)
+        "amount": lambda: say_number(
+            rng.choice((rng.randint(1, 20), 5 * rng.randint(2, 19), rng.randint(1, 999)))
+        ),
         "ordinal": lambda: say_ordinal(rng.randint(1, 31)),
         "month": lambda: [rng.choice(_full_names("months"))],
         "weekday": lambda: [rng.choice(_full_names("weekdays"))],

@@ -1,9 +1,10 @@
 """PocketSphinx with an n-gram model of the CRM's commands: the default engine, nothing to download.
 
 The model (intents/speech.py) is written as ARPA text with a dictionary of just its words: the
-model's own pronunciations, and espeak-ng's for the names the model lacks. Both are cached in a folder
-named by the model's hash, so they are rebuilt only when templates or names change. A transcript the
-parser reads as no command has the decoder's next hypotheses re-read (adapters/voice/nbest.py).
+model's own pronunciations, espeak-ng's for the names the model lacks, and espeak-ng's British reading
+of every word as one more alternative. Both are cached in a folder named by the model's hash, so they
+are rebuilt only when templates or names change. A transcript the parser reads as no command has the
+decoder's next hypotheses re-read (adapters/voice/nbest.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 from pocketsphinx import Config, Decoder, get_model_path
 
 from adapters.voice.nbest import Reader
-from adapters.voice.pronounce import espeak_pronunciations, read_dictionary
+from adapters.voice.pronounce import ESPEAK_VOICE, espeak_pronunciations, read_dictionary
 from intents.classifier import load_classifier
 from intents.names import NameIndex
 from intents.parser import Parser
@@ -32,6 +33,7 @@ MODEL = Path(get_model_path()) / "en-us"  # the model the pocketsphinx wheel shi
 LM_FILE = "commands.arpa"
 DICT_FILE = "words.dict"
 GUESSED_FILE = "pronunciations.json"  # beside the model folders, shared by them
+ACCENTS = ("en-gb",)  # espeak-ng voices whose pronunciation of every word is one more alternative
 
 
 def model_dictionary() -> dict[str, tuple[str, ...]]:
@@ -46,11 +48,11 @@ def dictionary_lines(words: set[str], pronounce: Callable[[str], Sequence[str]])
     return lines
 
 
-def guessed_pronunciations(words: set[str], path: Path) -> dict[str, str]:
-    """espeak-ng's pronunciations of `words`, kept in `path` across builds: a store that gains one
-    name has one new word to pronounce, not ten thousand."""
+def guessed_pronunciations(words: set[str], path: Path, voice: str = ESPEAK_VOICE) -> dict[str, str]:
+    """espeak-ng's pronunciations of `words` (in `voice`), kept in `path` across builds: a store that
+    gains one name has one new word to pronounce, not ten thousand."""
     known: dict[str, str] = json.loads(path.read_text("utf-8")) if path.exists() else {}
-    new = espeak_pronunciations(words - known.keys())
+    new = espeak_pronunciations(words - known.keys(), voice)
     if new:
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = path.with_suffix(f".{os.getpid()}.tmp")
@@ -73,9 +75,22 @@ def build_files(names: NameIndex, cache: Path) -> Path:
     corpus = build_corpus(names, lambda word: bool(pronounce(word)))
     if corpus.dropped:
         log.info("voice model: %d words without a pronunciation left out", len(corpus.dropped))
+    accents = [
+        guessed_pronunciations(corpus.words(), cache / f"{accent}-{GUESSED_FILE}", accent)
+        for accent in ACCENTS
+    ]
+
+    def with_accents(word: str) -> Sequence[str]:
+        """The word's pronunciations, then each accent's when it differs: a British speaker's
+        "quarter" (K W AO T AH) is as much the word as the dictionary's (K W AO R T ER)."""
+        out = list(pronounce(word))
+        return out + [p for p in dict.fromkeys(a[word] for a in accents if word in a) if p not in out]
+
     cache.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=cache, prefix=".build-"))
-    (staging / DICT_FILE).write_text("\n".join(dictionary_lines(corpus.words(), pronounce)) + "\n", "utf-8")
+    (staging / DICT_FILE).write_text(
+        "\n".join(dictionary_lines(corpus.words(), with_accents)) + "\n", "utf-8"
+    )
     (staging / LM_FILE).write_text(corpus.arpa(), encoding="utf-8")
     try:
         os.rename(staging, folder)
