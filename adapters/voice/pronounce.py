@@ -59,6 +59,16 @@ def ipa_to_arpabet(ipa: str) -> str:
     return " ".join(phones)
 
 
+_SIBILANTS = {"S", "Z", "SH", "ZH", "CH", "JH"}
+_VOICELESS = {"P", "T", "K", "F", "TH"}
+
+
+def possessive(phones: str) -> str:
+    """A word's pronunciation with 's: "doe" D OW -> D OW Z, "smith" ... TH S, "lopez" ... Z IH Z."""
+    last = phones.split()[-1]
+    return f"{phones} {'IH Z' if last in _SIBILANTS else 'S' if last in _VOICELESS else 'Z'}"
+
+
 def _espeak_batch(words: Sequence[str], voice: str = ESPEAK_VOICE) -> list[str]:
     text = "".join(f"{word}.\n" for word in words)  # one sentence, so one line out, per word
     run = subprocess.run(

@@ -22,7 +22,7 @@ import numpy as np
 from pocketsphinx import Config, Decoder, get_model_path
 
 from adapters.voice.nbest import Reader
-from adapters.voice.pronounce import ESPEAK_VOICE, espeak_pronunciations, read_dictionary
+from adapters.voice.pronounce import ESPEAK_VOICE, espeak_pronunciations, possessive, read_dictionary
 from intents.classifier import load_classifier
 from intents.names import NameIndex
 from intents.parser import Parser
@@ -70,7 +70,11 @@ def build_files(names: NameIndex, cache: Path) -> Path:
     guessed = guessed_pronunciations(spoken_name_words(names) - dictionary.keys(), cache / GUESSED_FILE)
 
     def pronounce(word: str) -> Sequence[str]:
-        return dictionary.get(word) or ((guessed[word],) if word in guessed else ())
+        """The dictionary's, else espeak-ng's; a name's possessive ("bello's") from the name's own."""
+        found = dictionary.get(word) or ((guessed[word],) if word in guessed else ())
+        if not found and word.endswith("'s") and len(word) > 2:
+            return tuple(possessive(phones) for phones in pronounce(word[:-2]))
+        return found
 
     corpus = build_corpus(names, lambda word: bool(pronounce(word)))
     if corpus.dropped:

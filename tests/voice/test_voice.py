@@ -17,7 +17,7 @@ from spoken_set import AUDIO, NOW, NOW_ARGS, accepted, recordings
 from adapters.cli.main import main
 from adapters.voice import sphinx as sphinx_engine
 from adapters.voice.audio import AudioError, load_audio
-from adapters.voice.pronounce import espeak_pronunciations, ipa_to_arpabet
+from adapters.voice.pronounce import espeak_pronunciations, ipa_to_arpabet, possessive
 from adapters.voice.speak import Voice, speak_to_file
 from adapters.voice.sphinx import SphinxTranscriber
 from adapters.voice.transcriber import CACHE_ENV, VoiceError, cache_dir, open_transcriber
@@ -69,6 +69,15 @@ def test_names_no_dictionary_has_get_pronunciations() -> None:
     guessed = espeak_pronunciations(["initech", "priya", "zorblax"])
     assert set(guessed) == {"initech", "priya", "zorblax"}
     assert guessed["zorblax"].startswith("Z ")
+
+
+def test_a_possessive_is_said_from_the_name(sphinx: SphinxTranscriber, parser: Parser) -> None:
+    assert possessive("D OW") == "D OW Z"
+    assert possessive("S M IH TH") == "S M IH TH S"
+    assert possessive("L OW P EH Z") == "L OW P EH Z IH Z"
+    folder = sphinx_engine.build_files(parser.index, cache_dir())
+    said = sphinx_engine.read_dictionary(folder / sphinx_engine.DICT_FILE)
+    assert said["bello's"][0] == possessive(said["bello"][0])  # "update aisha bello's title"
 
 
 def test_a_rebuild_pronounces_only_new_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
