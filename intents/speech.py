@@ -1,10 +1,12 @@
 """The voice language model: the same templates and the same names as the text parser, as n-grams.
 
 One source of truth for text and speech (Home Assistant's speech-to-phrase, Rhasspy): the templates
-are sampled into sentences (as `intents.templates` samples them for training), every phrase the
-`NameIndex` finds a record by is put into a few of them, and a trigram model is estimated from the
-lot. A recogniser decoding with it hears commands, names and the words of notes, and still takes word
-orders no template has; the text parser re-reads every transcript, as it reads a typed line.
+are sampled into sentences (as `intents.templates` samples them for training), with the answers a
+hands-free speaker gives to a read-back ("yes", "no, thursday", "actually make it forty k",
+"goodbye"); every phrase the `NameIndex` finds a record by is put into a few of them, and a trigram
+model is estimated from the lot. A recogniser decoding with it hears commands, names and the words of
+notes, and still takes word orders no template has; the text parser re-reads every transcript, as it
+reads a typed line.
 A sentence with a word the recogniser cannot say is left out (the caller says which words it can);
 names are never among them: the engine makes a pronunciation for every word of a name first.
 """
@@ -24,10 +26,18 @@ from typing import Any
 from intents.datafiles import read_json
 from intents.names import NameIndex, name_words
 from intents.number_words import CARDINALS, ORDINALS, TEENS, TENS, UNITS
-from intents.templates import Nodes, load_templates, load_values, sample, slots_of, template_files
+from intents.templates import (
+    Nodes,
+    load_templates,
+    load_values,
+    parse_template,
+    sample,
+    slots_of,
+    template_files,
+)
 from intents.text import fold
 
-FORMAT = "speech-2"  # part of the hash: a change to how the model is made rebuilds it
+FORMAT = "speech-5"  # part of the hash: a change to how the model is made rebuilds it
 START, END = "<s>", "</s>"
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:st|nd|rd|th)\b|\d+(?:\.\d+)?")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -163,6 +173,11 @@ def _generate(pattern: str, rng: random.Random) -> str:
     """One filling of a generated value's pattern ("{month} {ordinal}" -> "march twenty first")."""
     fillers = {
         "number": lambda: say_number(rng.choice((rng.randint(1, 20), rng.randint(1, 999)))),
+        # a deal's size: round tens and fives as often as any number, so that "sixty thousand" is
+        # no less likely than "sixteen thousand" (a plain 1-20 or 1-999 made the teens 5 times likelier)
+        "amount": lambda: say_number(
+            rng.choice((rng.randint(1, 20), 5 * rng.randint(2, 19), rng.randint(1, 999)))
+        ),
         "ordinal": lambda: say_ordinal(rng.randint(1, 31)),
         "month": lambda: [rng.choice(_full_names("months"))],
         "weekday": lambda: [rng.choice(_full_names("weekdays"))],
@@ -184,8 +199,9 @@ def _slot_values(names: dict[str, set[str]], rng: random.Random) -> dict[str, li
 
 
 def build_corpus(index: NameIndex, known: Callable[[str], bool], seed: int = 0) -> Corpus:
-    """Sentences from every template, and a few more for each name phrase of `index`; `known` says
-    which words the recogniser can say (names get pronunciations first, see `spoken_name_words`)."""
+    """Sentences from every template, the answers to a read-back, and a few more for each name phrase
+    of `index`; `known` says which words the recogniser can say (names get pronunciations first, see
+    `spoken_name_words`)."""
     config = _config()
     names = name_phrases(index)
     corpus = Corpus()
@@ -201,6 +217,11 @@ def build_corpus(index: NameIndex, known: Callable[[str], bool], seed: int = 0) 
                 holding[slot].append(template)
             for _ in range(config["per_template"] if slots else 1):
                 corpus.add(sample(template, rng, values), known)
+    for line in config["answers"]:  # "yes", "no, thursday", "actually make it forty k", "goodbye"
+        answer = parse_template(line)
+        if slots_of(answer) <= values.keys():
+            for _ in range(config["per_answer"]):
+                corpus.add(sample(answer, rng, values), known)
     for slot in config["records"]:
         for phrase in values.get(slot, ()) if holding[slot] else ():
             for _ in range(config["per_name"]):

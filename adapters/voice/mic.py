@@ -29,7 +29,7 @@ RATE = 16000
 DEFAULT_MIC = "rec -q -t raw -r 16000 -e signed-integer -b 16 -c 1 -"
 DEFAULT_SPEAKER = "play -q"
 TAIL_MS = 150  # of the pause after the last word that is decoded with it
-STOP_PHRASES = ("goodbye", "good bye", "bye")  # said alone, they end `crm voice --mic`
+STOP_PHRASES = ("goodbye", "good bye", "bye", "stop listening")  # said alone, they end `crm voice --mic`
 
 
 @dataclass

@@ -59,10 +59,20 @@ def ipa_to_arpabet(ipa: str) -> str:
     return " ".join(phones)
 
 
-def _espeak_batch(words: Sequence[str]) -> list[str]:
+_SIBILANTS = {"S", "Z", "SH", "ZH", "CH", "JH"}
+_VOICELESS = {"P", "T", "K", "F", "TH"}
+
+
+def possessive(phones: str) -> str:
+    """A word's pronunciation with 's: "doe" D OW -> D OW Z, "smith" ... TH S, "lopez" ... Z IH Z."""
+    last = phones.split()[-1]
+    return f"{phones} {'IH Z' if last in _SIBILANTS else 'S' if last in _VOICELESS else 'Z'}"
+
+
+def _espeak_batch(words: Sequence[str], voice: str = ESPEAK_VOICE) -> list[str]:
     text = "".join(f"{word}.\n" for word in words)  # one sentence, so one line out, per word
     run = subprocess.run(
-        [ESPEAK, "-q", "--ipa", "-v", ESPEAK_VOICE],
+        [ESPEAK, "-q", "--ipa", "-v", voice],
         input=text,
         capture_output=True,
         text=True,
@@ -74,8 +84,8 @@ def _espeak_batch(words: Sequence[str]) -> list[str]:
     return lines
 
 
-def espeak_pronunciations(words: Iterable[str]) -> dict[str, str]:
-    """word -> ARPAbet phones by espeak-ng, for words no dictionary has."""
+def espeak_pronunciations(words: Iterable[str], voice: str = ESPEAK_VOICE) -> dict[str, str]:
+    """word -> ARPAbet phones by espeak-ng in `voice` (its accent), for words no dictionary has."""
     todo = sorted(set(words))
     if not todo:
         return {}
@@ -84,6 +94,6 @@ def espeak_pronunciations(words: Iterable[str]) -> dict[str, str]:
     size = -(-len(todo) // WORKERS)
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     with ThreadPoolExecutor(WORKERS) as pool:
-        ipa = [line for chunk in pool.map(_espeak_batch, chunks) for line in chunk]
+        ipa = [line for chunk in pool.map(lambda c: _espeak_batch(c, voice), chunks) for line in chunk]
     out = {word: ipa_to_arpabet(text) for word, text in zip(todo, ipa, strict=True)}
     return {word: phones for word, phones in out.items() if phones}
