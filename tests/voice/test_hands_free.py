@@ -26,6 +26,7 @@ from storage.models import Task
 REP = "daniel.okafor@northwind.example"
 CALL = AUDIO / "c01-v0-clean.opus"  # "log a call with acme corporation follow up next tuesday"
 FOLLOW_UP = "Follow up with Acme Corporation"
+HEARD_YES = ("yes", "yeah")  # espeak-ng's "yes", as the model may write it: both are a yes
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def test_a_spoken_call_is_read_back_and_saved_only_on_yes(demo_db: str, tmp_path
 
     spoken_reply = tmp_path / "reply.ogg"
     second = voice_turns(demo_db, str(said(tmp_path, "yes")), "--speak", str(spoken_reply))
-    assert second[0]["transcript"] == "yes"
+    assert second[0]["transcript"] in HEARD_YES
     assert "Logged a call with Acme Corporation" in str(second[0]["reply"])
     assert follow_ups(demo_db) == 1
     assert soundfile.info(str(spoken_reply)).duration > 1.0  # the confirmation, said aloud
@@ -117,7 +118,7 @@ def microphone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_hands_free_loop_on_the_microphone(demo_db: str, microphone: Path) -> None:
     turns = voice_turns(demo_db, "--mic")
-    assert len(turns) == 3 and turns[1]["transcript"] == "yes" and turns[2]["transcript"] in STOP_PHRASES
+    assert len(turns) == 3 and turns[1]["transcript"] in HEARD_YES and turns[2]["transcript"] in STOP_PHRASES
     assert "Here is what I'll save" in str(turns[0]["reply"])
     assert "Logged a call with Acme Corporation" in str(turns[1]["reply"])
     assert follow_ups(demo_db) == 1

@@ -27,11 +27,11 @@ from adapters.voice.whisper_engine import (
 
 # a log, a question, a task, each said by a different voice (kept few: Whisper takes ~0.5 s a file)
 SAMPLES = ["c01-v0-clean", "c42-v6-clean", "c26-v4-clean"]
-GRAMMAR_MISSES = "c41-v3-clean"  # "tell me about hooli": the grammar hears "do we about new lead"
+GRAMMAR_MISSES = "c34-v1-snr10"  # "deals closing this month over fifty thousand" at 10 dB: "hugo me the..."
 
 
 def recording(name: str) -> Recording:
-    return next(r for r in recordings("clean") if r.path.stem == name)
+    return next(r for r in recordings() if r.path.stem == name)
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +142,6 @@ def test_pocketsphinx_with_whisper_hears_what_the_grammar_missed(parser: Parser)
     item = recording(GRAMMAR_MISSES)
     pcm = load_audio(item.path, transcriber.rate)
     assert not accepted(parser, item, transcriber.first.transcribe(pcm))
-    stream = transcriber.stream()
-    for start in range(0, len(pcm), 1600):
-        stream.accept(pcm[start : start + 1600])
-    assert accepted(parser, item, stream.finish())
+    # whole, as crm voice and --mic decode an utterance (a live stream normalises differently)
+    assert accepted(parser, item, transcriber.transcribe(pcm))
     assert transcriber.second_runs == 1
