@@ -4,9 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,slack,voice
-# Debian packages the voice needs: speech out (espeak-ng; flite for the test set's voices), sox to look at audio
-APT_PACKAGES := espeak-ng flite sox
+EXTRAS ?= dev,slack,voice,web
+# Debian packages the voice needs: speech out (espeak-ng; flite for the test set's voices), sox to look at audio;
+# chromium and its driver for the web chat's browser test (tests/web)
+APT_PACKAGES := espeak-ng flite sox chromium chromium-driver
 export CRM_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: install system-packages model demo test lint format eval bench bench-import bench-nlu bench-slack bench-kb bench-voice clean
