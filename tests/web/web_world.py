@@ -1,0 +1,102 @@
+"""A web chat server on 127.0.0.1 over a seeded demo store, and a visitor that talks to it over real HTTP
+and a real WebSocket (no test client in between)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.sync.client import ClientConnection, connect
+
+from adapters.web.server import WebServer
+from adapters.web.settings import WebSettings
+from assistant.engine import Assistant
+from assistant.messages import Message
+
+ORIGIN = "http://shop.test:8000"
+SECRET = "test-secret-0123456789-abcdefghij"
+STAFF = "maria.gonzalez@northwind.example"
+
+
+def settings(**changes: Any) -> WebSettings:
+    values: dict[str, Any] = {
+        "secret": SECRET,
+        "origins": frozenset({ORIGIN}),
+        "port": 0,
+        "host": "127.0.0.1",
+        "news_every": 0.2,
+    }
+    values.update(changes)
+    return WebSettings(**values)
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+    raw: str
+
+
+@dataclass
+class Visitor:
+    url: str
+    origin: str | None = ORIGIN
+    token: str | None = None
+    sent: int = field(default=0)
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Response:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if self.origin is not None:
+            request.add_header("Origin", self.origin)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, headers, raw = response.status, dict(response.headers), response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, headers, raw = error.code, dict(error.headers), error.read().decode()
+        return Response(status, headers, json.loads(raw) if raw.strip().startswith("{") else {}, raw)
+
+    def start(self) -> Response:
+        response = self.request("POST", "/api/session", {"token": self.token} if self.token else {})
+        if response.status == 200:
+            self.token = response.body["token"]
+        return response
+
+    def say(self, text: str) -> Response:
+        self.sent += 1
+        return self.request(
+            "POST", "/api/message", {"token": self.token, "text": text, "id": f"t{self.sent}"}
+        )
+
+    @contextmanager
+    def socket(self) -> Iterator[ClientConnection]:
+        url = self.url.replace("http://", "ws://") + f"/ws?token={self.token}"
+        origin: Any = self.origin
+        with connect(url, origin=origin, open_timeout=10) as socket:
+            yield socket
+
+
+def receive(socket: ClientConnection, timeout: float = 15.0) -> dict[str, Any]:
+    frame: dict[str, Any] = json.loads(socket.recv(timeout=timeout))
+    return frame
+
+
+def staff_says(bot: Assistant, text: str) -> str:
+    return bot.handle(Message("terminal", STAFF, text, sender_is_email=True)).plain
+
+
+@contextmanager
+def serving(bot: Assistant, **changes: Any) -> Iterator[WebServer]:
+    server = WebServer(bot, settings(**changes)).start()
+    try:
+        yield server
+    finally:
+        server.close()
