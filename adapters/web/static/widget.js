@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   if (window.__crmWebChat) return;
-  window.__crmWebChat = true;
+  window.__crmWebChat = "starting";  // then "connected" (WebSocket) or "fallback" (HTTP): for tests
 
   var script = document.currentScript;
   if (!script) {
@@ -290,6 +290,7 @@
     socket.onopen = function () {
       state.live = true;
       state.attempts = 0;
+      window.__crmWebChat = "connected";
       setStatus("");
     };
     socket.onmessage = function (event) {
@@ -306,6 +307,7 @@
   }
 
   function reconnect() {
+    window.__crmWebChat = "fallback";
     poll();  // the HTTP fallback carries the conversation meanwhile
     state.attempts += 1;
     if (state.attempts > 2) setStatus("Reconnecting\u2026");
