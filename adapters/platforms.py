@@ -49,5 +49,5 @@ PLATFORMS = (
         "adapters.slack.platform",
     ),
     Platform("telegram", "TELEGRAM_BOT_TOKEN"),
-    Platform("web", "CRM_WEB_PORT, CRM_WEB_SECRET and CRM_WEB_ORIGINS", "adapters.web.platform"),
+    Platform("web", "CRM_WEB_SECRET and CRM_WEB_ORIGINS (on CRM_WEB_PORT)", "adapters.web.platform"),
 )

@@ -22,5 +22,5 @@ def start(runtime: Runtime, channels: Registry) -> WebServer:
     except OSError as error:
         raise PlatformError(f"cannot listen on port {settings.port}: {error.strerror}") from error
     origins = ", ".join(sorted(settings.origins))
-    print(f"Web chat: {server.url}/widget.js, for {origins}.")
+    print(f"Web chat: port {server.port}, the widget at /widget.js, for {origins}.")
     return server
