@@ -7,6 +7,7 @@ Screenshots at desktop and phone width land in CRM_WEB_SCREENSHOTS when it names
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -110,48 +111,84 @@ def _shoot(browser: Any, name: str) -> None:
         browser.save_screenshot(str(Path(folder) / f"{name}.png"))
 
 
-def test_a_visitor_talks_to_the_widget(driver: Any, host: HostPage, bot: Assistant) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
+class Widget:
+    """The widget as a visitor sees it on the host page: what it shows, and typing into it."""
 
-    def until(check: Callable[[], Any], what: str) -> Any:
-        return WebDriverWait(driver, WAIT, poll_frequency=0.1).until(lambda _: check(), what)
+    def __init__(self, driver: Any) -> None:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
 
-    def messages(kind: str) -> list[str]:
-        found = driver.find_elements(By.CSS_SELECTOR, f".crmw-log .crmw-{kind} .crmw-text")
-        return [e.get_attribute("textContent") for e in found]
+        self.driver, self.by, self.keys = driver, By, Keys
 
-    def type_line(text: str) -> None:
-        box = driver.find_element(By.CSS_SELECTOR, ".crmw-input")
+    def until(self, check: Callable[[], Any], what: str) -> Any:
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        return WebDriverWait(self.driver, WAIT, poll_frequency=0.1).until(lambda _: check(), what)
+
+    def find(self, css: str) -> list[Any]:
+        found: list[Any] = self.driver.find_elements(self.by.CSS_SELECTOR, css)
+        return found
+
+    def messages(self, kind: str) -> list[str]:
+        return [e.get_attribute("textContent") for e in self.find(f".crmw-log .crmw-{kind} .crmw-text")]
+
+    def state(self) -> str:
+        return str(self.driver.execute_script("return window.__crmWebChat"))
+
+    def type_line(self, text: str) -> None:
+        box = self.find(".crmw-input")[0]
         box.send_keys(text)
-        box.send_keys(Keys.ENTER)
+        box.send_keys(self.keys.ENTER)
 
-    def answered(count: int) -> list[str]:
+    def typing(self) -> bool:
+        return bool(self.find(".crmw-typing")[0].is_displayed())
+
+    def answered(self, count: int) -> list[str]:
         """Waits for the bot's count-th message (and the typing indicator gone); all its messages."""
-        until(lambda: len(messages("bot")) >= count, f"the bot's message #{count}")
-        until(lambda: not driver.find_element(By.CSS_SELECTOR, ".crmw-typing").is_displayed(), "no typing")
-        return messages("bot")
+        self.until(lambda: len(self.messages("bot")) >= count, f"the bot's message #{count}")
+        self.until(lambda: not self.typing(), "the typing indicator gone")
+        return self.messages("bot")
 
-    def open_chat() -> None:
-        launcher = until(lambda: driver.find_elements(By.CSS_SELECTOR, ".crmw-launcher"), "the launcher")[0]
+    def button(self, label: str) -> Any:
+        return self.until(
+            lambda: [b for b in self.find(".crmw-log .crmw-button") if b.text == label], f"a {label} button"
+        )[-1]
+
+    def open(self, state: str = "connected") -> None:
+        launcher = self.until(lambda: self.find(".crmw-launcher"), "the launcher")[0]
         assert launcher.text == "Northwind help"
-        launcher.send_keys(Keys.ENTER)  # by keyboard: the launcher is a real button
-        until(lambda: driver.find_element(By.CSS_SELECTOR, ".crmw-panel").is_displayed(), "the panel")
-        until(lambda: driver.switch_to.active_element.get_attribute("class") == "crmw-input", "focus")
-        until(lambda: "connected" in str(driver.execute_script("return window.__crmWebChat")), "connected")
+        launcher.send_keys(self.keys.ENTER)  # by keyboard: the launcher is a real button
+        self.until(lambda: self.find(".crmw-panel")[0].is_displayed(), "the panel")
+        self.until(
+            lambda: self.driver.switch_to.active_element.get_attribute("class") == "crmw-input", "focus"
+        )
+        self.until(lambda: self.state() == state, state)
 
+
+def host_page(script_url: str) -> bytes:
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width, initial-scale=1">'
+        "<title>Northwind</title></head><body><h1>Northwind Traders</h1>"
+        f'<script src="{script_url}" data-title="Northwind help" data-color="#1d6b3a" defer></script>'
+        "</body></html>"
+    ).encode()
+
+
+def ticket_number(text: str) -> str:
+    found = re.search(r"#(\d+)", text)
+    assert found, text
+    return found[1]
+
+
+def test_a_visitor_talks_to_the_widget(driver: Any, host: HostPage, bot: Assistant) -> None:
+    widget = Widget(driver)
+    until, messages, type_line, answered = widget.until, widget.messages, widget.type_line, widget.answered
     with serving(bot, origins=frozenset({host.url}), rate_burst=50) as server:
-        host.html = (
-            "<!doctype html><html lang=en><head><meta charset=utf-8>"
-            '<meta name=viewport content="width=device-width, initial-scale=1">'
-            "<title>Northwind</title></head><body><h1>Northwind Traders</h1>"
-            f'<script src="{server.url}/widget.js" data-title="Northwind help" data-color="#1d6b3a" '
-            "defer></script></body></html>"
-        ).encode()
+        host.html = host_page(f"{server.url}/widget.js")
         driver.get(host.url)
-        open_chat()
-        log = driver.find_element(By.CSS_SELECTOR, ".crmw-log")
+        widget.open()
+        log = widget.find(".crmw-log")[0]
         assert log.get_attribute("role") == "log" and log.get_attribute("aria-live") == "polite"
 
         # a knowledge-base answer
@@ -164,31 +201,22 @@ def test_a_visitor_talks_to_the_widget(driver: Any, host: HostPage, bot: Assista
         answered(2)
         type_line("the export to CSV fails with an error")
         opened = answered(3)[-1]
-        number = re.search(r"#(\d+)", opened)
-        assert number, opened
-        assert "Sent to the customer" in staff_says(bot, f"reply to {number[1]}: we fixed the export")
-        live = f'New reply on ticket #{number[1]}: "we fixed the export"'
+        number = ticket_number(opened)
+        assert "Sent to the customer" in staff_says(bot, f"reply to {number}: we fixed the export")
+        live = f'New reply on ticket #{number}: "we fixed the export"'
         until(lambda: messages("staff") == [live], "the staff answer, live")
         _shoot(driver, "desktop")
 
         # a reload: the same visitor, the conversation and the answer still there
         driver.refresh()
-        open_chat()
+        widget.open()
         until(lambda: messages("staff") == [live], "the staff answer after reloading")
         assert messages("me")[0] == "how do I get a refund? we were charged twice"
 
         # buttons are buttons: the handoff by one, then the bot stays quiet
         type_line("purple elephants dance on tuesdays")
         bot_count = len(answered(4))
-        person = until(
-            lambda: [
-                b
-                for b in driver.find_elements(By.CSS_SELECTOR, ".crmw-log .crmw-button")
-                if b.text == "Talk to a person"
-            ],
-            "the Talk to a person button",
-        )[-1]
-        person.send_keys(Keys.ENTER)
+        widget.button("Talk to a person").send_keys(widget.keys.ENTER)  # a real button, by keyboard
         handoff = answered(bot_count + 1)[-1]
         assert "asked a person" in handoff
         assert messages("me")[-1] == "Talk to a person"
@@ -196,32 +224,79 @@ def test_a_visitor_talks_to_the_widget(driver: Any, host: HostPage, bot: Assista
         until(lambda: messages("me")[-1] == "hello? anyone there?", "the visitor's line")
         quiet = answered(bot_count + 1)
         assert len(quiet) == bot_count + 1  # nothing said while a person handles it
-        ticket = re.search(r"#(\d+)", handoff)
-        assert ticket, handoff
-        staff_says(bot, f"reply to {ticket[1]}: hi, Maria here")
-        until(lambda: messages("staff")[-1].endswith('"hi, Maria here"'), "the person's answer")
+        ticket = ticket_number(handoff)
+        staff_says(bot, f"reply to {ticket}: hi, Maria here")
+        until(
+            lambda: messages("staff")[-1:] == [f'New reply on ticket #{ticket}: "hi, Maria here"'], "answer"
+        )
 
         # the rating question once the person resolved it, answered by a button
-        staff_says(bot, f"resolve {ticket[1]}")
+        staff_says(bot, f"resolve {ticket}")
         type_line("thanks")
         asked = answered(bot_count + 2)[-1]
         assert "from 1 (poor) to 5 (great)" in asked
-        five = [b for b in driver.find_elements(By.CSS_SELECTOR, ".crmw-log .crmw-button") if b.text == "5"]
-        five[-1].click()
+        widget.button("5").click()
         assert "5 out of 5" in answered(bot_count + 3)[-1]
 
         # markup is text
         attack = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
         type_line(attack)
         until(lambda: messages("me")[-1] == attack, "the markup shown as text")
-        until(lambda: not driver.find_element(By.CSS_SELECTOR, ".crmw-typing").is_displayed(), "answered")
+        until(lambda: not widget.typing(), "answered")
         assert driver.execute_script("return window.__pwned") is None
-        assert driver.find_elements(By.CSS_SELECTOR, ".crmw-log script, .crmw-log img") == []
+        assert widget.find(".crmw-log script, .crmw-log img") == []
         assert messages("error") == []
 
         # a phone's width: the panel fits the screen
         driver.set_window_size(390, 844)
         width = driver.execute_script("return document.documentElement.clientWidth")
-        panel = driver.find_element(By.CSS_SELECTOR, ".crmw-panel").rect
+        panel = widget.find(".crmw-panel")[0].rect
         assert panel["x"] >= 0 and panel["x"] + panel["width"] <= width
         _shoot(driver, "phone")
+
+
+def test_the_widget_reconnects_and_falls_back_to_http(driver: Any, host: HostPage, bot: Assistant) -> None:
+    widget = Widget(driver)
+    with serving(bot, origins=frozenset({host.url}), rate_burst=50) as server:
+        host.html = host_page(f"{server.url}/widget.js")
+        driver.get(host.url)
+        widget.open()
+        widget.type_line("I want to open a ticket")
+        widget.answered(1)
+
+        # the server drops the WebSocket: the widget connects again by itself
+        chat = server.chat
+        assert chat.loop is not None and len(chat.sockets) == 1
+        (visitor,) = chat.sockets
+
+        async def drop() -> None:
+            for socket in list(chat.sockets.get(visitor, ())):
+                await socket.close()
+
+        asyncio.run_coroutine_threadsafe(drop(), chat.loop).result(timeout=10)
+        widget.until(lambda: widget.state() == "fallback", "the widget noticing")
+        widget.until(lambda: widget.state() == "connected" and visitor in chat.sockets, "connected again")
+        widget.type_line("the invoice PDF is empty")
+        number = ticket_number(widget.answered(2)[-1])
+        staff_says(bot, f"reply to {number}: a new PDF is on its way")
+        live = f'New reply on ticket #{number}: "a new PDF is on its way"'
+        widget.until(lambda: widget.messages("staff")[-1:] == [live], "live again")
+
+        # a browser without WebSockets (or a proxy that blocks them): HTTP posts and polls
+        driver.execute_cdp_cmd(
+            "Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.WebSocket;"}
+        )
+        driver.execute_script("window.localStorage.clear()")
+        driver.refresh()
+        widget.open(state="fallback")
+        assert widget.messages("bot") == []  # a new visitor
+        widget.type_line("I want to open a ticket")
+        widget.answered(1)
+        widget.type_line("the login page loops")
+        number = ticket_number(widget.answered(2)[-1])
+        assert not chat.sockets
+        staff_says(bot, f"reply to {number}: fixed, please try again")
+        widget.until(
+            lambda: widget.messages("staff") == [f'New reply on ticket #{number}: "fixed, please try again"'],
+            "the answer, polled",
+        )

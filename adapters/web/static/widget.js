@@ -351,7 +351,7 @@
         }
       }
       showReplies(data.replies, "staff");
-      if (!("WebSocket" in window)) { poll(); return; }
+      if (!("WebSocket" in window)) { window.__crmWebChat = "fallback"; poll(); return; }
       connect();
     }, function () {
       setStatus("Connecting\u2026");
