@@ -231,6 +231,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 async def _json(request: web.Request) -> dict[str, Any]:
     try:
         data = await request.json()
+    except web.HTTPRequestEntityTooLarge:
+        raise Refusal(413, "too_long", "That message is too long.") from None
     except (ValueError, UnicodeDecodeError):
         raise NOT_UNDERSTOOD from None
     if not isinstance(data, dict):

@@ -94,6 +94,8 @@ def test_the_rate_limit_and_the_size_limit(server: WebServer) -> None:
     too_long = visitor.say("x" * 2001)
     assert too_long.status == 413 and too_long.body["code"] == "too_long"
     assert "2,000 characters" in too_long.body["text"]
+    huge = visitor.say("x" * 100_000)  # past what the server reads at all
+    assert huge.status == 413 and huge.body["code"] == "too_long"
     answered = [visitor.say("hi").status for _ in range(5)]
     assert answered == [200] * 5
     limited = visitor.say("hi")
