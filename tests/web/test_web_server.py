@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
-from web_world import ORIGIN, SECRET, Visitor, receive, serving, staff_says
+from web_world import ORIGIN, SECRET, Visitor, open_ticket, receive, serving, staff_says
 from websockets.exceptions import InvalidStatus
 
 from adapters.platforms import PLATFORMS, PlatformError
@@ -126,9 +127,7 @@ def test_a_returning_visitor_continues_and_sees_answers_from_while_away(
 ) -> None:
     visitor = Visitor(server.url)
     visitor.start()
-    visitor.say("I want to open a ticket")
-    opened = texts(visitor.say("the export to CSV fails with an error").body)[0]
-    number = opened.split("#")[1].split(":")[0]
+    number = open_ticket(visitor.ask, "the export to CSV fails with an error")
     staff_says(bot, f"reply to {number}: we fixed the export")
     back = Visitor(server.url, token=visitor.token).start()  # a reload: the same token
     assert [line["who"] for line in back.body["history"]][:2] == ["customer", "assistant"]
@@ -142,11 +141,14 @@ def test_a_staff_answer_is_pushed_live_over_the_websocket(server: WebServer, bot
     visitor = Visitor(server.url)
     visitor.start()
     with visitor.socket() as socket:
-        socket.send('{"type": "message", "text": "I want to open a ticket", "id": "a"}')
-        assert receive(socket)["id"] == "a"
-        socket.send('{"type": "message", "text": "my invoices show the wrong VAT", "id": "b"}')
-        opened = receive(socket)["replies"][0]["text"]
-        number = opened.split("#")[1].split(":")[0]
+
+        def ask(text: str) -> str:
+            socket.send(json.dumps({"type": "message", "text": text, "id": text[:20]}))
+            turn = receive(socket)
+            assert turn["type"] == "turn" and turn["id"] == text[:20]
+            return str(turn["replies"][0]["text"])
+
+        number = open_ticket(ask, "my invoices show the wrong VAT")
         started = time.monotonic()
         staff_says(bot, f"reply to {number}: the VAT is corrected")
         news = receive(socket)
@@ -168,8 +170,7 @@ def test_a_staff_answer_is_pushed_live_over_the_websocket(server: WebServer, bot
 def test_the_http_fallback_polls_for_answers(server: WebServer, bot: Assistant) -> None:
     visitor = Visitor(server.url)
     visitor.start()
-    visitor.say("I want to open a ticket")
-    number = texts(visitor.say("the dashboard is blank").body)[0].split("#")[1].split(":")[0]
+    number = open_ticket(visitor.ask, "the dashboard is blank")
     staff_says(bot, f"reply to {number}: clear the cache please")
     polled = visitor.request("GET", f"/api/poll?token={visitor.token}")
     assert polled.body["type"] == "news"

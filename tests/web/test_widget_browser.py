@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import sys
 import threading
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_world import serving, staff_says
+from web_world import serving, staff_says, ticket_number
 
 from assistant.engine import Assistant
 
@@ -179,6 +178,20 @@ class Widget:
         self.until(lambda: not self.typing(), "the typing indicator gone")
         return self.messages("bot")
 
+    def ask(self, text: str) -> str:
+        """Types a line and waits for the bot's next message (and the typing indicator gone)."""
+        before = len(self.messages("bot"))
+        self.type_line(text)
+        return self.answered(before + 1)[-1]
+
+    def open_ticket(self, problem: str) -> str:
+        """Opens a ticket, giving an e-mail address if asked; its number."""
+        self.ask("I want to open a ticket")
+        opened = self.ask(problem)
+        if "e-mail" in opened:
+            opened = self.ask("visitor@example.com")
+        return ticket_number(opened)
+
     def button(self, label: str) -> Any:
         return self.until(
             lambda: [b for b in self.find(".crmw-log .crmw-button") if b.text == label], f"a {label} button"
@@ -205,12 +218,6 @@ def host_page(script_url: str) -> bytes:
     ).encode()
 
 
-def ticket_number(text: str) -> str:
-    found = re.search(r"#(\d+)", text)
-    assert found, text
-    return found[1]
-
-
 def test_a_visitor_talks_to_the_widget(
     driver: Any, host: HostPage, bot: Assistant, slack_staff: Callable[[str], str]
 ) -> None:
@@ -224,16 +231,11 @@ def test_a_visitor_talks_to_the_widget(
         assert log.get_attribute("role") == "log" and log.get_attribute("aria-live") == "polite"
 
         # a knowledge-base answer
-        type_line("how do I get a refund? we were charged twice")
-        assert "refund the extra charge" in answered(1)[-1]
+        assert "refund the extra charge" in widget.ask("how do I get a refund? we were charged twice")
         assert messages("me") == ["how do I get a refund? we were charged twice"]
 
         # a ticket, and a member of staff's answer pushed live
-        type_line("I want to open a ticket")
-        answered(2)
-        type_line("the export to CSV fails with an error")
-        opened = answered(3)[-1]
-        number = ticket_number(opened)
+        number = widget.open_ticket("the export to CSV fails with an error")
         assert "Sent to the customer" in slack_staff(f"reply to {number}: we fixed the export")
         live = f'New reply on ticket #{number}: "we fixed the export"'
         until(lambda: messages("staff") == [live], "the staff answer, live")
@@ -246,8 +248,8 @@ def test_a_visitor_talks_to_the_widget(
         assert messages("me")[0] == "how do I get a refund? we were charged twice"
 
         # buttons are buttons: the handoff by one, then the bot stays quiet
-        type_line("purple elephants dance on tuesdays")
-        bot_count = len(answered(4))
+        widget.ask("purple elephants dance on tuesdays")
+        bot_count = len(messages("bot"))
         widget.button("Talk to a person").send_keys(widget.keys.ENTER)  # a real button, by keyboard
         handoff = answered(bot_count + 1)[-1]
         assert "asked a person" in handoff
@@ -293,8 +295,7 @@ def test_the_widget_reconnects_and_falls_back_to_http(driver: Any, host: HostPag
         host.html = host_page(f"{server.url}/widget.js")
         driver.get(host.url)
         widget.open()
-        widget.type_line("I want to open a ticket")
-        widget.answered(1)
+        widget.ask("how do I get a refund?")
 
         # the server drops the WebSocket: the widget connects again by itself
         chat = server.chat
@@ -308,8 +309,7 @@ def test_the_widget_reconnects_and_falls_back_to_http(driver: Any, host: HostPag
         asyncio.run_coroutine_threadsafe(drop(), chat.loop).result(timeout=10)
         widget.until(lambda: widget.state() == "fallback", "the widget noticing")
         widget.until(lambda: widget.state() == "connected" and visitor in chat.sockets, "connected again")
-        widget.type_line("the invoice PDF is empty")
-        number = ticket_number(widget.answered(2)[-1])
+        number = widget.open_ticket("the invoice PDF is empty")
         staff_says(bot, f"reply to {number}: a new PDF is on its way")
         live = f'New reply on ticket #{number}: "a new PDF is on its way"'
         widget.until(lambda: widget.messages("staff")[-1:] == [live], "live again")
@@ -322,10 +322,7 @@ def test_the_widget_reconnects_and_falls_back_to_http(driver: Any, host: HostPag
         driver.refresh()
         widget.open(state="fallback")
         assert widget.messages("bot") == []  # a new visitor
-        widget.type_line("I want to open a ticket")
-        widget.answered(1)
-        widget.type_line("the login page loops")
-        number = ticket_number(widget.answered(2)[-1])
+        number = widget.open_ticket("the login page loops")
         assert not chat.sockets
         staff_says(bot, f"reply to {number}: fixed, please try again")
         widget.until(

@@ -4,9 +4,10 @@ and a real WebSocket (no test client in between)."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +65,11 @@ class Visitor:
             status, headers, raw = error.code, dict(error.headers), error.read().decode()
         return Response(status, headers, json.loads(raw) if raw.strip().startswith("{") else {}, raw)
 
+    def ask(self, text: str) -> str:
+        """The bot's text in answer to a line."""
+        replies = self.say(text).body["replies"]
+        return str(replies[0]["text"]) if replies else ""
+
     def start(self) -> Response:
         response = self.request("POST", "/api/session", {"token": self.token} if self.token else {})
         if response.status == 200:
@@ -82,6 +88,22 @@ class Visitor:
         origin: Any = self.origin
         with connect(url, origin=origin, open_timeout=10) as socket:
             yield socket
+
+
+def ticket_number(text: str) -> str:
+    found = re.search(r"#(\d+)", text)
+    assert found, text
+    return found[1]
+
+
+def open_ticket(say: Callable[[str], str], problem: str) -> str:
+    """Opens a ticket through `say` (a visitor's line to the bot's text), giving an e-mail address if
+    asked; the ticket's number."""
+    say("I want to open a ticket")
+    opened = say(problem)
+    if "e-mail" in opened:
+        opened = say("visitor@example.com")
+    return ticket_number(opened)
 
 
 def receive(socket: ClientConnection, timeout: float = 15.0) -> dict[str, Any]:
