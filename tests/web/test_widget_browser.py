@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 from web_world import serving, staff_says, ticket_number
 
 from assistant.engine import Assistant
+from assistant.messages import Message, Reply
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = "/usr/bin/chromium"
@@ -289,13 +291,35 @@ def test_a_visitor_talks_to_the_widget(
         _shoot(driver, "phone")
 
 
-def test_the_widget_reconnects_and_falls_back_to_http(driver: Any, host: HostPage, bot: Assistant) -> None:
+def test_the_widget_reconnects_and_falls_back_to_http(
+    driver: Any, host: HostPage, bot: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
     widget = Widget(driver)
     with serving(bot, origins=frozenset({host.url}), rate_burst=50) as server:
         host.html = host_page(f"{server.url}/widget.js")
         driver.get(host.url)
         widget.open()
-        widget.ask("how do I get a refund?")
+
+        # a slow answer: the typing indicator shows while the visitor waits, announced once
+        handle = bot.handle
+
+        def slowly(message: Message) -> Reply:
+            time.sleep(1.5)
+            return handle(message)
+
+        monkeypatch.setattr(bot, "handle", slowly)
+        widget.type_line("how do I get a refund?")
+        widget.until(widget.typing, "the typing indicator")
+        assert widget.find(".crmw-status")[0].get_attribute("textContent") == "typing"
+        assert "refund" in widget.answered(1)[-1]
+        monkeypatch.setattr(bot, "handle", handle)
+
+        # Escape closes the chat and gives the focus back to the launcher
+        widget.find(".crmw-input")[0].send_keys(widget.keys.ESCAPE)
+        widget.until(lambda: not widget.find(".crmw-panel")[0].is_displayed(), "the panel closed")
+        assert driver.switch_to.active_element.get_attribute("class") == "crmw-launcher"
+        widget.find(".crmw-launcher")[0].send_keys(widget.keys.ENTER)
+        widget.until(lambda: widget.find(".crmw-panel")[0].is_displayed(), "the panel again")
 
         # the server drops the WebSocket: the widget connects again by itself
         chat = server.chat
