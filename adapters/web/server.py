@@ -4,9 +4,12 @@ WebSocket per open widget, and an HTTP fallback for browsers or proxies where th
     GET  /widget.js, /widget.css   the widget, shipped inside this package (no CDN)
     POST /api/session              {token?} -> {token, history, replies}: who the visitor is, what they
                                    said before, and staff answers that arrived while they were away
-    GET  /ws?token=...             WebSocket: {"type": "message", "text", "id"} in; turn, news, error out
+    GET  /ws                       WebSocket: {"type": "hello", "token"} first (answered "ready"), then
+                                   {"type": "message", "text", "id"} in; turn, news, error out
     POST /api/message              {token, text, id} -> a turn: the HTTP fallback of one message
-    GET  /api/poll?token=...       -> news: staff answers not shown yet (the fallback's push)
+    POST /api/poll                 {token} -> news: staff answers not shown yet (the fallback's push)
+
+Tokens travel in bodies and frames, never in URLs, which proxies log.
 
 Every API call must come from an origin in `CRM_WEB_ORIGINS` (the `Origin` header, which browsers set
 and pages cannot forge); allowed origins get CORS headers. Turns run on a thread pool, since
@@ -40,6 +43,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "web"
 TURN_THREADS = 16
 MAX_BODY = 16 * 1024  # bytes in one HTTP request or WebSocket frame
+HELLO_SECONDS = 10.0  # for a new WebSocket to say who it is
 STATIC = {"widget.js": "application/javascript", "widget.css": "text/css"}
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -275,17 +279,38 @@ async def message(request: web.Request) -> web.Response:
 
 
 async def poll(request: web.Request) -> web.Response:
+    data = await _json(request)
     chat = request.app[CHAT_KEY]
-    visitor = chat.visitor(request.query.get("token"))
+    visitor = chat.visitor(data.get("token"))
     return web.json_response({"type": "news", "replies": await chat.news(visitor)})
+
+
+async def _hello(socket: web.WebSocketResponse, chat: Chat) -> str | None:
+    """The visitor a new WebSocket speaks for: its first frame, `{"type": "hello", "token"}` (a token
+    in the URL would end up in proxies' access logs). None, and the socket closed, when it is not one."""
+    try:
+        frame = await socket.receive(timeout=HELLO_SECONDS)
+        data = json.loads(frame.data) if frame.type == WSMsgType.TEXT else None
+    except (TimeoutError, ValueError):
+        data = None
+    visitor = chat.signer.visitor(data.get("token")) if isinstance(data, dict) else None
+    if visitor is None or not isinstance(data, dict) or data.get("type") != "hello":
+        if not socket.closed:
+            await socket.send_json(BAD_TOKEN.body())
+            await socket.close(code=4403, message=b"bad token")
+        return None
+    await socket.send_json({"type": "ready"})
+    return visitor
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     chat = request.app[CHAT_KEY]
-    visitor = chat.visitor(request.query.get("token"))
     socket = web.WebSocketResponse(heartbeat=25.0, max_msg_size=MAX_BODY)
     _cors(request, socket)
     await socket.prepare(request)
+    visitor = await _hello(socket, chat)
+    if visitor is None:
+        return socket
     chat.sockets.setdefault(visitor, set()).add(socket)
     try:
         async for frame in socket:
@@ -320,7 +345,7 @@ def make_app(chat: Chat) -> web.Application:
     app.router.add_get("/{name:widget\\.(?:js|css)}", static_file)
     app.router.add_post("/api/session", session)
     app.router.add_post("/api/message", message)
-    app.router.add_get("/api/poll", poll)
+    app.router.add_post("/api/poll", poll)
     app.router.add_get("/ws", websocket)
     app.router.add_route("OPTIONS", "/api/{tail:.*}", healthz)  # answered by the guard
 

@@ -68,8 +68,12 @@ async def visitor(http: aiohttp.ClientSession, url: str, n: int, load: Load) -> 
     async with http.post(f"{url}/api/session", json={}, headers={"Origin": ORIGIN}) as response:
         token = (await response.json())["token"]
     load.session_seconds.append(time.perf_counter() - started)
-    ws_url = url.replace("http://", "ws://") + f"/ws?token={token}"
+    ws_url = url.replace("http://", "ws://") + "/ws"
     async with http.ws_connect(ws_url, origin=ORIGIN) as socket:
+        await socket.send_json({"type": "hello", "token": token})
+        if (await socket.receive_json(timeout=120)) != {"type": "ready"}:
+            load.failures.append(f"visitor {n}: not accepted")
+            return
         for i, text in enumerate(CONVERSATION):
             sent = time.perf_counter()
             await socket.send_json({"type": "message", "text": text, "id": f"{n}-{i}"})

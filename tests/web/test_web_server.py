@@ -6,8 +6,9 @@ import json
 import time
 
 import pytest
-from web_world import ORIGIN, SECRET, Visitor, open_ticket, receive, serving, staff_says
-from websockets.exceptions import InvalidStatus
+from web_world import ORIGIN, SECRET, Refused, Visitor, open_ticket, receive, serving, staff_says
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
 
 from adapters.platforms import PLATFORMS, PlatformError
 from adapters.web.server import RateLimit, WebServer
@@ -54,10 +55,22 @@ def test_a_signed_token_is_accepted_and_a_forged_one_refused(server: WebServer) 
             response = refused.start()
             assert response.status == 403 and response.body["code"] == "bad_token", forged
         assert refused.say("hi").status == 403
-        assert refused.request("GET", f"/api/poll?token={forged}").status == 403
-        with pytest.raises(InvalidStatus) as caught, refused.socket():
+        assert refused.poll().status == 403
+        with pytest.raises(Refused) as caught, refused.socket():
             pass
-        assert caught.value.response.status_code == 403
+        assert caught.value.args[0]["code"] == "bad_token"
+
+
+def test_a_websocket_says_who_it_is_first(server: WebServer) -> None:
+    visitor = Visitor(server.url)
+    visitor.start()
+    url = server.url.replace("http://", "ws://") + f"/ws?token={visitor.token}"  # not read from the URL
+    with connect(url, origin=ORIGIN, open_timeout=10) as socket:
+        socket.send('{"type": "message", "text": "hi", "id": "x"}')
+        assert receive(socket)["code"] == "bad_token"
+        with pytest.raises(ConnectionClosed):
+            socket.recv(timeout=10)
+    assert socket.close_code == 4403
 
 
 def test_other_origins_are_refused(server: WebServer) -> None:
@@ -164,7 +177,7 @@ def test_a_staff_answer_is_pushed_live_over_the_websocket(server: WebServer, bot
             ],
         }
         assert time.monotonic() - started < 5
-    assert visitor.request("GET", f"/api/poll?token={visitor.token}").body["replies"] == []
+    assert visitor.poll().body["replies"] == []
 
 
 def test_the_http_fallback_polls_for_answers(server: WebServer, bot: Assistant) -> None:
@@ -172,7 +185,7 @@ def test_the_http_fallback_polls_for_answers(server: WebServer, bot: Assistant) 
     visitor.start()
     number = open_ticket(visitor.ask, "the dashboard is blank")
     staff_says(bot, f"reply to {number}: clear the cache please")
-    polled = visitor.request("GET", f"/api/poll?token={visitor.token}")
+    polled = visitor.poll()
     assert polled.body["type"] == "news"
     assert texts(polled.body) == [f'New reply on ticket #{number}: "clear the cache please"']
 

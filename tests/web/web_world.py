@@ -36,6 +36,10 @@ def settings(**changes: Any) -> WebSettings:
     return WebSettings(**values)
 
 
+class Refused(Exception):
+    """The WebSocket did not accept the visitor's token."""
+
+
 @dataclass
 class Response:
     status: int
@@ -84,10 +88,17 @@ class Visitor:
 
     @contextmanager
     def socket(self) -> Iterator[ClientConnection]:
-        url = self.url.replace("http://", "ws://") + f"/ws?token={self.token}"
+        url = self.url.replace("http://", "ws://") + "/ws"
         origin: Any = self.origin
         with connect(url, origin=origin, open_timeout=10) as socket:
+            socket.send(json.dumps({"type": "hello", "token": self.token}))
+            ready = json.loads(socket.recv(timeout=10))
+            if ready != {"type": "ready"}:
+                raise Refused(ready)
             yield socket
+
+    def poll(self) -> Response:
+        return self.request("POST", "/api/poll", {"token": self.token})
 
 
 def ticket_number(text: str) -> str:

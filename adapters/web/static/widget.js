@@ -278,24 +278,28 @@
     if (state.pollTimer || !state.token) return;
     state.pollTimer = setInterval(function () {
       if (state.live) { clearInterval(state.pollTimer); state.pollTimer = null; return; }
-      api("GET", "/api/poll?token=" + encodeURIComponent(state.token)).then(handle, function () {});
+      api("POST", "/api/poll", { token: state.token }).then(handle, function () {});
     }, 3000);
   }
 
   function connect() {
-    var url = base.replace(/^http/, "ws") + "/ws?token=" + encodeURIComponent(state.token);
+    var url = base.replace(/^http/, "ws") + "/ws";  // the token goes in the first frame, not the URL
     var socket;
     try { socket = new WebSocket(url); } catch (e) { reconnect(); return; }
     state.socket = socket;
     socket.onopen = function () {
-      state.live = true;
-      state.attempts = 0;
-      window.__crmWebChat = "connected";
-      setStatus("");
+      socket.send(JSON.stringify({ type: "hello", token: state.token }));
     };
     socket.onmessage = function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (frame && frame.type === "ready") {
+        state.live = true;
+        state.attempts = 0;
+        window.__crmWebChat = "connected";
+        setStatus("");
+        return;
+      }
       handle(frame);
     };
     socket.onclose = function () {
