@@ -4,12 +4,13 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,slack,voice,whisper
-# Debian packages the voice needs: speech out (espeak-ng; flite for the test set's voices), sox to look at audio
-APT_PACKAGES := espeak-ng flite sox
+EXTRAS ?= dev,slack,voice,whisper,web
+# Debian packages the voice needs: speech out (espeak-ng; flite for the test set's voices), sox to look at audio;
+# chromium and its driver for the web chat's browser test (tests/web)
+APT_PACKAGES := espeak-ng flite sox chromium chromium-driver
 export CRM_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install system-packages model demo test lint format eval bench bench-import bench-nlu bench-slack bench-kb bench-voice clean
+.PHONY: install system-packages model demo test lint format eval bench bench-import bench-nlu bench-slack bench-web bench-kb bench-voice clean
 
 install: system-packages $(STAMP)
 
@@ -62,7 +63,7 @@ eval: install
 	@echo "== tests/dialogue/heldout_d"; $(PY) tests/dialogue/score_conversations.py tests/dialogue/heldout_d
 	rm -f $(EVAL_DB)
 
-bench: bench-import bench-nlu bench-slack bench-kb bench-voice
+bench: bench-import bench-nlu bench-slack bench-web bench-kb bench-voice
 
 # The knowledge-base classifier on CLINC150 (../shared/data/clinc150): in-scope accuracy, out-of-scope
 # recall, training time and latency; then the training time of 300 articles x 100 examples.
@@ -76,6 +77,11 @@ bench-nlu: install
 bench-slack: install
 	$(PY) tests/slack/bench_slack.py --events 200 --runs 3 --engine sqlite
 	$(PY) tests/slack/bench_slack.py --events 200 --runs 3 --engine postgresql
+
+# 200 concurrent web-chat visitors over loopback, three messages each: reply latency
+bench-web: install
+	$(PY) tests/web/bench_web.py --visitors 200 --runs 3 --engine sqlite
+	$(PY) tests/web/bench_web.py --visitors 200 --runs 3 --engine postgresql
 
 # the speech engines on the spoken test set (tests/voice): accepted commands clean and in noise, RTF,
 # end of speech to reply, and a store with 10,000 more names

@@ -49,5 +49,5 @@ PLATFORMS = (
         "adapters.slack.platform",
     ),
     Platform("telegram", "TELEGRAM_BOT_TOKEN"),
-    Platform("web", "CRM_WEB_PORT"),
+    Platform("web", "CRM_WEB_SECRET and CRM_WEB_ORIGINS (on CRM_WEB_PORT)", "adapters.web.platform"),
 )
