@@ -81,7 +81,14 @@ class Assistant:
             ).first()
             if identity is None or identity.customer_id is None:
                 return []
-            return [Reply(line) for line in take_news(session, identity.customer_id, self.runtime.now())]
+            lines = take_news(session, identity.customer_id, self.runtime.now())
+            if lines:  # kept in the conversation too, so a returning visitor reads them again
+                conversation = lock_conversation(session, channel, sender)
+                state = load_state(conversation)
+                for line in lines:
+                    state.said("assistant", line)
+                save_state(conversation, state)
+            return [Reply(line) for line in lines]
 
     def history(self, channel: str, sender: str) -> list[tuple[str, str]]:
         """The latest lines of a customer's conversation, (who, text) with who "customer" or

@@ -21,6 +21,7 @@ def test_a_staff_answer_is_pushed_once(runtime: Runtime) -> None:
     pushed = bot.news("web", CUSTOMER)
     assert [r.plain for r in pushed] == ['New reply on ticket #1042: "the SSO fix is live"']
     assert bot.news("web", CUSTOMER) == []
+    assert bot.history("web", CUSTOMER)[-1] == ("assistant", pushed[0].plain)  # read again after a reload
     later = bot.handle(Message("web", CUSTOMER, "thanks", customer=True, sender_is_email=True))
     assert "New reply" not in later.plain
     assert bot.news("web", "nobody@example.com") == []
