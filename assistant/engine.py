@@ -72,6 +72,7 @@ class Assistant:
         """Staff answers a customer on `channel` has not seen yet, marked seen: what a live channel (the
         web chat) pushes to a connected visitor between their messages."""
         from assistant.skills.support import take_news
+        from assistant.support_desk import rating_due, rating_question
 
         with transaction(self.runtime.sessions) as session:
             identity = session.scalars(
@@ -81,14 +82,18 @@ class Assistant:
             ).first()
             if identity is None or identity.customer_id is None:
                 return []
-            lines = take_news(session, identity.customer_id, self.runtime.now())
-            if lines:  # kept in the conversation too, so a returning visitor reads them again
-                conversation = lock_conversation(session, channel, sender)
-                state = load_state(conversation)
-                for line in lines:
-                    state.said("assistant", line)
-                save_state(conversation, state)
-            return [Reply(line) for line in lines]
+            now = self.runtime.now()
+            pushed = [Reply(line) for line in take_news(session, identity.customer_id, now)]
+            if not pushed and not rating_due(session, identity.customer_id):
+                return []  # the usual poll: nothing new, nothing written
+            conversation = lock_conversation(session, channel, sender)
+            state = load_state(conversation)
+            if (asked := rating_question(session, identity.customer_id, state, now)) is not None:
+                pushed.append(asked)  # a ticket was solved meanwhile: "how did we do?" comes at once
+            for reply in pushed:  # kept in the conversation too, so a returning visitor reads them again
+                state.said("assistant", reply.plain)
+            save_state(conversation, state)
+            return pushed
 
     def history(self, channel: str, sender: str) -> list[tuple[str, str]]:
         """The latest lines of a customer's conversation, (who, text) with who "customer" or

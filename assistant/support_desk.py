@@ -10,10 +10,12 @@ the bot answers again (resolved), asking once for a 1-5 rating.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
-from assistant.conversation import Pending
+from assistant.conversation import ConversationState, Pending
 from assistant.messages import Button, Reply
 from assistant.replies import say
 from assistant.skills.support import SOLVED, hand_off, with_news
@@ -62,33 +64,52 @@ def _handled_by_a_person(turn: Turn) -> Ticket | None:
     return ticket
 
 
-def _rating_asked(turn: Turn, reply: Reply) -> Reply:
-    """After the answer, once per solved ticket: "How did we do on #1042? 1-5", unless a question is
-    open already."""
-    if turn.state.pending is not None or reply.buttons:
-        return reply
-    assert turn.customer is not None
-    solved = turn.session.scalars(
-        select(Ticket)
-        .where(
-            Ticket.customer_id == turn.customer.id,
-            Ticket.deleted_at.is_(None),
-            Ticket.status.in_(SOLVED),
-            Ticket.csat_asked_at.is_(None),
-        )
+def _unrated(customer_id: int) -> Select[Ticket]:
+    return select(Ticket).where(
+        Ticket.customer_id == customer_id,
+        Ticket.deleted_at.is_(None),
+        Ticket.status.in_(SOLVED),
+        Ticket.csat_asked_at.is_(None),
+    )
+
+
+def rating_due(session: Session, customer_id: int) -> bool:
+    """Whether a solved ticket of the customer's waits to be rated (a read, no lock)."""
+    return session.scalars(_unrated(customer_id).limit(1)).first() is not None
+
+
+def rating_question(
+    session: Session, customer_id: int, state: ConversationState, now: datetime
+) -> Reply | None:
+    """Once per solved ticket, "How did we do on #1042? 1-5" with buttons, the answer awaited in
+    `state`; None when nothing is to be rated or a question is open already."""
+    if state.pending is not None or state.handoff is not None:
+        return None
+    solved = session.scalars(
+        _unrated(customer_id)
         .order_by(Ticket.updated_at.desc())
+        .with_for_update(skip_locked=True)  # a live push and a turn never both ask
     ).first()
     if solved is None:
-        return reply
-    solved.csat_asked_at = turn.now
+        return None
+    solved.csat_asked_at = now
     question = say("ask_rating", number=solved.number)
-    turn.state.pending = Pending("ask", "rate_ticket", {"ticket": solved.number}, "rating", question)
-    buttons = [Button(str(n), str(n), "choose") for n in RATINGS]
-    lines = [line for line in (reply.text, question) if line]
+    state.pending = Pending("ask", "rate_ticket", {"ticket": solved.number}, "rating", question)
+    return Reply(question, buttons=[Button(str(n), str(n), "choose") for n in RATINGS], intent="rate_ticket")
+
+
+def _rating_asked(turn: Turn, reply: Reply) -> Reply:
+    """After the answer, the rating question if one is due (and no other question was just asked)."""
+    assert turn.customer is not None
+    if reply.buttons:
+        return reply
+    asked = rating_question(turn.session, turn.customer.id, turn.state, turn.now)
+    if asked is None:
+        return reply
     return Reply(
-        "\n".join(lines),
-        plain="\n".join(line for line in (reply.plain, question) if line),
-        buttons=buttons,
+        "\n".join(line for line in (reply.text, asked.text) if line),
+        plain="\n".join(line for line in (reply.plain, asked.plain) if line),
+        buttons=asked.buttons,
         table=reply.table,
         intent=reply.intent,
         slots=reply.slots,
