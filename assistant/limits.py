@@ -2,7 +2,8 @@
 
 Customers are strangers on a public channel, so each identity (channel, sender) gets a token bucket:
 a burst of a few messages, then a steady rate. Staff are not limited. The buckets live in the process
-that runs the turns; several processes each limit what they are sent.
+that runs the turns; several processes each limit what they are sent. A channel may keep a stricter
+bucket of its own (the web chat does, to tell a visitor how long to wait).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class RateLimiter:
 
     def allow(self, channel: str, sender: str) -> bool:
         """True if this identity may send one more message now (and counts it)."""
+        return self.wait(channel, sender) == 0.0
+
+    def wait(self, channel: str, sender: str) -> float:
+        """0, with the message counted, if this identity may send now; else the seconds until it may."""
         key, now = (channel, sender), self.clock()
         with self._lock:
             tokens, then = self._buckets.pop(key, (self.burst, now))
@@ -37,4 +42,6 @@ class RateLimiter:
             self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
             while len(self._buckets) > KEPT:
                 self._buckets.popitem(last=False)
-        return allowed
+        if allowed:
+            return 0.0
+        return (1.0 - tokens) / self.per_second if self.per_second > 0 else float("inf")

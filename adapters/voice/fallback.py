@@ -7,7 +7,7 @@ understands it, or if the first heard nothing at all; otherwise the first's stan
 such as a name the grammar heard right is not thrown away for a fluent guess).
 
 "Understood" is the caller's: `open_transcriber` passes the text parser's verdict (an intent, not
-out_of_scope), built from intents/ on the same names, so no part of the assistant is involved.
+out_of_scope: `nbest.Reader.understood`), on the same names, so no part of the assistant is involved.
 """
 
 from __future__ import annotations

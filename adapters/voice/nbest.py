@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 
+from intents.classifier import load_classifier
+from intents.names import NameIndex
 from intents.parser import Parser
 
 WEAK_BELOW = 0.7  # a best transcript read with less confidence than this has its alternatives read
@@ -28,6 +30,16 @@ ANSWER_LEADS = {"no", "nope", "nah", "actually", "yes", "yeah", "yep"}  # an ans
 @dataclass
 class Reader:
     parser: Parser
+
+    @classmethod
+    def on(cls, names: NameIndex) -> Reader:
+        """The text parser on the store's names (the intent model is loaded once per process)."""
+        return cls(Parser(names, load_classifier()))
+
+    def understood(self, text: str) -> bool:
+        """Whether `text` reads as one of the assistant's commands at all: what decides that a grammar
+        engine's transcript gets Whisper's second hearing (adapters/voice/fallback.py)."""
+        return self.confidence(text) > 0.0
 
     def confidence(self, text: str) -> float:
         """How sure the parser is that `text` is one of the assistant's commands (0 for none)."""

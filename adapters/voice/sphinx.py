@@ -23,9 +23,7 @@ from pocketsphinx import Config, Decoder, get_model_path
 
 from adapters.voice.nbest import Reader
 from adapters.voice.pronounce import ESPEAK_VOICE, espeak_pronunciations, possessive, read_dictionary
-from intents.classifier import load_classifier
 from intents.names import NameIndex
-from intents.parser import Parser
 from intents.speech import build_corpus, speech_hash, spoken_name_words
 
 log = logging.getLogger(__name__)
@@ -118,7 +116,7 @@ class SphinxTranscriber:
             lm=str(folder / LM_FILE),
             loglevel="FATAL",
         )
-        return cls(Decoder(config), reader=Reader(Parser(names, load_classifier())))
+        return cls(Decoder(config), reader=Reader.on(names))
 
     def transcribe(self, pcm: np.ndarray) -> str:
         """The whole utterance at once: its own mean normalises the features (better than live)."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -87,20 +86,6 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or user_cache_dir("crm-assistant", appauthor=False)) / "voice"
 
 
-def understood_by_parser(names: NameIndex) -> Callable[[str], bool]:
-    """Whether the text parser, on the same names, reads a transcript as a command (an intent, not
-    out_of_scope): what decides that a grammar engine's transcript needs Whisper's second hearing."""
-    from intents.classifier import load_classifier
-    from intents.parser import Parser
-
-    parser = Parser(names, load_classifier())
-
-    def understood(text: str) -> bool:
-        return bool(text.strip()) and parser.parse(text, datetime.now(UTC)).intent != "out_of_scope"
-
-    return understood
-
-
 def open_transcriber(engine: str | None, model: str | None, names: NameIndex) -> Transcriber:
     """The engine asked for (else CRM_ASR_ENGINE, else PocketSphinx), biased to `names`. `model` is
     the folder of the first engine named that takes one: Vosk's in "vosk" and "vosk+whisper",
@@ -109,10 +94,11 @@ def open_transcriber(engine: str | None, model: str | None, names: NameIndex) ->
     first, plus, second = chosen.partition("+")
     if plus and chosen in ENGINES:
         from adapters.voice.fallback import FallbackTranscriber
+        from adapters.voice.nbest import Reader
 
         head = open_transcriber(first, model, names)
         tail = open_transcriber(second, None if first == "vosk" else model, names)
-        return FallbackTranscriber(head, tail, understood_by_parser(names))
+        return FallbackTranscriber(head, tail, Reader.on(names).understood)
     if chosen == "pocketsphinx":
         from adapters.voice.sphinx import SphinxTranscriber
 

@@ -23,7 +23,6 @@ import contextlib
 import json
 import logging
 import threading
-import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from adapters.web.render import WebChannel
 from adapters.web.settings import WebSettings
 from adapters.web.tokens import Signer
 from assistant.engine import Assistant
+from assistant.limits import RateLimiter
 from assistant.messages import Message, Reply
 
 log = logging.getLogger(__name__)
@@ -49,34 +49,6 @@ T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SETTINGS_KEY = web.AppKey("settings", WebSettings)
-
-
-class RateLimit:
-    """A token bucket per visitor: `burst` messages at once, then `per_minute`."""
-
-    def __init__(self, burst: int, per_minute: float) -> None:
-        self.burst = burst
-        self.rate = per_minute / 60.0
-        self._buckets: dict[str, tuple[float, float]] = {}  # visitor -> (tokens, when)
-
-    def wait(self, visitor: str, now: float | None = None) -> float:
-        """0 and one token taken when the visitor may send now, else the seconds until they may."""
-        now = time.monotonic() if now is None else now
-        tokens, when = self._buckets.get(visitor, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - when) * self.rate)
-        if tokens >= 1.0:
-            self._buckets[visitor] = (tokens - 1.0, now)
-            return 0.0
-        self._buckets[visitor] = (tokens, now)
-        return (1.0 - tokens) / self.rate if self.rate > 0 else float("inf")
-
-    def forget_idle(self, now: float | None = None) -> None:
-        """Drops the buckets that have filled up again, so memory follows the visitors of the moment."""
-        now = time.monotonic() if now is None else now
-        full = self.burst / self.rate if self.rate > 0 else float("inf")
-        for visitor, (_, when) in list(self._buckets.items()):
-            if now - when > full:
-                del self._buckets[visitor]
 
 
 @dataclass(frozen=True)
@@ -104,7 +76,7 @@ class Chat:
         self.assistant = assistant
         self.settings = settings
         self.signer = Signer(settings.secret)
-        self.limit = RateLimit(settings.rate_burst, settings.rate_per_minute)
+        self.limit = RateLimiter(settings.rate_burst, settings.rate_per_minute / 60.0)
         self.sockets: dict[str, set[web.WebSocketResponse]] = {}
         self.channel = WebChannel(self.push)
         self.pool = ThreadPoolExecutor(TURN_THREADS, thread_name_prefix="web-turn")
@@ -146,7 +118,7 @@ class Chat:
         limit = self.settings.max_text
         if len(text) > limit:
             raise Refusal(413, "too_long", f"That message is too long: {limit:,} characters at most.")
-        wait = self.limit.wait(visitor)
+        wait = self.limit.wait(CHANNEL, visitor)
         if wait > 0:
             raise Refusal(
                 429,
@@ -182,7 +154,6 @@ class Chat:
     async def watch_news(self) -> None:
         while True:
             await asyncio.sleep(self.settings.news_every)
-            self.limit.forget_idle()
             for visitor in list(self.sockets):
                 try:
                     replies = await self.news(visitor)

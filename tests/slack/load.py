@@ -7,13 +7,18 @@ and by `make bench-slack`, which prints the same figures as medians over several
 from __future__ import annotations
 
 import statistics
+import sys
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
 
 from fake_slack import FakeSlack, dm, event_body, post
+from percentiles import percentile
 from slack_world import DEMO_STAFF
 
 # what reps and managers ask in a working day: mostly questions, some changes
@@ -50,14 +55,6 @@ class LoadResult:
             "reply_p50_ms": percentile(self.reply_seconds, 50) * 1000,
             "reply_p99_ms": percentile(self.reply_seconds, 99) * 1000,
         }
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
 
 
 def run_load(url: str, fake: FakeSlack, events: int = 200, settle_seconds: float = 120.0) -> LoadResult:

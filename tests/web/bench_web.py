@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
 sys.path.insert(0, str(Path(__file__).parents[2]))
 
 import aiohttp
+from percentiles import percentile
 from scratch import scratch_database
 from web_world import ORIGIN, serving
 
@@ -53,14 +54,6 @@ class Load:
             "reply_p99_ms": percentile(self.reply_seconds, 99) * 1000,
             "reply_max_ms": max(self.reply_seconds) * 1000,
         }
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
 
 
 async def visitor(http: aiohttp.ClientSession, url: str, n: int, load: Load) -> None:
