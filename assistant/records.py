@@ -119,13 +119,15 @@ def _choose_contact(turn: Turn, options: list[str]) -> Choose:
     return Choose("contact", "contact", options, [accounts.get(o, "") for o in options])
 
 
-def user(turn: Turn, value: Any) -> User | None:
+def user(turn: Turn, value: Any, slot: str = "owner") -> User | None:
+    """The member of staff `value` names ("me": the speaker); two of that name are asked about, the
+    answer filling `slot`."""
     if value is None:
         return None
     if value == "me":
         return turn.user
     if (options := _ambiguous(value)) is not None:
-        raise Missing(Choose("owner", "colleague", options))
+        raise Missing(Choose(slot, "colleague", options))
     found = turn.session.scalars(select(User).where(User.name == value, User.deleted_at.is_(None))).first()
     if found is None:
         raise Missing(say("unknown_user", name=value))

@@ -19,7 +19,7 @@ from assistant.audit import snapshot
 from assistant.messages import Button, Reply, Table
 from assistant.replies import day, say
 from assistant.skills.support import SOLVED
-from assistant.turn import Ask, Choose, Outcome, Turn, undo_button
+from assistant.turn import Ask, Outcome, Turn, undo_button
 from assistant.when import month_of, period
 from storage.models import Ticket, TicketMessage
 
@@ -60,7 +60,7 @@ def _queue(turn: Turn, slots: dict[str, Any]) -> Select[Any]:
     if slots.get("priority") in PRIORITIES:
         query = query.where(Ticket.priority == slots["priority"])
     if slots.get("assignee"):
-        assignee = records.user(turn, slots["assignee"])
+        assignee = records.user(turn, slots["assignee"], slot="assignee")
         assert assignee is not None
         query = query.where(Ticket.assignee_id == assignee.id)
     return query
@@ -204,10 +204,7 @@ def assign_ticket(turn: Turn, slots: dict[str, Any]) -> Outcome:
     ticket = _ticket(turn, slots)
     if not isinstance(ticket, Ticket):
         return ticket
-    wanted = slots.get("assignee") or "me"
-    if isinstance(wanted, dict) and wanted.get("ambiguous"):
-        return Choose("assignee", "colleague", list(wanted["ambiguous"]))
-    assignee = records.user(turn, wanted)
+    assignee = records.user(turn, slots.get("assignee") or "me", slot="assignee")
     assert assignee is not None
     if ticket.assignee_id == assignee.id:
         return Reply(say("ticket_already_assigned", number=ticket.number, assignee=assignee.name))
