@@ -122,11 +122,12 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], di
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
     params: dict[str, str] = {}
     files: dict[str, Upload] = {}
-    for part in message.iter_parts():  # type: ignore[attr-defined]
+    for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        if not name:
+        if not isinstance(name, str) or not name:
             continue
-        data = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
         filename = part.get_filename()
         if filename is not None:
             files[name] = Upload(filename, part.get_content_type(), data)
@@ -776,7 +777,7 @@ class FakeBotApi:
             chat = {"id": chat_id, "type": kind, "title": f"Group {chat_id}"}
         with self._changed:
             self._chats[chat_id] = chat
-            message = {
+            message: dict[str, Any] = {
                 "message_id": self._next_message_id(chat_id),
                 "from": self._user(user_id, first_name, username),
                 "chat": chat,
