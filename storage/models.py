@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -85,6 +86,7 @@ class ChannelIdentity(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    voice_replies: Mapped[bool | None] = mapped_column(Boolean)  # None: the default (on)
     user: Mapped[User | None] = relationship(back_populates="identities")
     customer: Mapped[Customer | None] = relationship(back_populates="identities")
 
@@ -360,3 +362,30 @@ class Delivery(Base):
     worker: Mapped[str | None] = mapped_column(String(100))
     delivered_at: Mapped[datetime] = mapped_column(default=utcnow)
     seen_at: Mapped[datetime | None] = mapped_column()
+
+
+class LinkCode(Base):
+    """A one-time code a member of staff sends a chat channel to link it to themselves.
+
+    Only the SHA-256 of the normalised code is kept, so a copy of the database links no one.
+    """
+
+    __tablename__ = "link_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(20))  # None: any chat channel
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    used_by: Mapped[str | None] = mapped_column(String(200))  # the external id that redeemed it
+
+
+class ChannelCursor(Base):
+    """How far a polling channel has read its platform's updates (e.g. "telegram:<bot id>"), so a
+    restart or a second process does not handle an update twice."""
+
+    __tablename__ = "channel_cursors"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,4 +1,4 @@
-"""`crm init`, `import`, `export`, `users add` and `demo`: the store from the command line."""
+"""`crm init`, `import`, `export`, `users add`/`link-code` and `demo`: the store from the command line."""
 
 from __future__ import annotations
 
@@ -50,6 +50,16 @@ def register(commands: Any) -> None:
     add.add_argument("--slack-id", metavar="ID")
     add.add_argument("--telegram-id", metavar="ID")
     add.set_defaults(handler=run_users_add)
+    link = user_commands.add_parser(
+        "link-code",
+        parents=common,
+        help="print a one-time code that links a chat (Telegram) to a staff user",
+        description="Print a one-time code for the staff user with this e-mail. They send /link CODE to "
+        "the bot, and that chat is theirs from then on. A code works once, for 15 minutes; a new code "
+        "retires the user's earlier unused one. Wrong codes are rate-limited.",
+    )
+    link.add_argument("email", metavar="EMAIL", help="the staff user's e-mail (any case)")
+    link.set_defaults(handler=run_users_link_code)
 
     demo = commands.add_parser("demo", parents=common, help="seed the demo company into an empty database")
     demo.set_defaults(handler=run_demo)
@@ -100,6 +110,19 @@ def run_users_add(args: argparse.Namespace) -> int:
     new = admin.NewUser(args.name, args.email, args.role, args.slack_id, args.telegram_id)
     user = admin.add_user(runtime_from(args), new)
     print(f"Added {user.name} <{user.email}> as {user.role}.")
+    return 0
+
+
+def run_users_link_code(args: argparse.Namespace) -> int:
+    from assistant import linking
+
+    runtime = runtime_from(args)
+    now = runtime.now()
+    code = linking.issue_code(runtime, args.email, now=now)
+    expires = (now + linking.CODE_LIFETIME).astimezone(runtime.tz)
+    minutes = int(linking.CODE_LIFETIME.total_seconds() // 60)
+    print(f"Link code for {args.email}: {code} (works once, until {expires:%Y-%m-%d %H:%M %Z}).")
+    print(f"Send /link {code} to the bot within {minutes} minutes.")
     return 0
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.engine import make_url
 
 from assistant.runtime import Runtime
 from storage import migrate
+from storage.db import make_engine
 from storage.models import Base
 
 
@@ -29,3 +35,54 @@ def test_the_questions_managers_ask_are_indexed(runtime: Runtime) -> None:
     for columns in [("close_date",), ("amount",), ("owner_id", "stage"), ("last_activity_at",)]:
         assert columns in indexed, columns
     assert ("stage", "close_date") in indexed
+
+
+def _empty_store(database_url: str) -> Engine:
+    """The store with no schema at all: a fresh SQLite file, or the run's PostgreSQL database with every
+    table dropped (the fixture's next test migrates it back, as TRUNCATE alone would not)."""
+    engine = make_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    else:
+        engine.dispose()
+        Path(make_url(database_url).database or "").unlink()
+        engine = make_engine(database_url)
+    return engine
+
+
+def test_a_0007_store_with_staff_upgrades_to_telegram_linking(database_url: str) -> None:
+    """`crm init` (and every command's ensure_schema) brings a store from before Telegram up to date:
+    the new tables exist and existing identities keep their owner, with voice replies at the default."""
+    engine = _empty_store(database_url)
+    try:
+        command.upgrade(migrate.alembic_config(engine), "0007")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (name, email, role, created_at, updated_at) "
+                    "VALUES ('Dana', 'dana@example.test', 'rep', :t, :t)"
+                ),
+                {"t": "2026-11-23 09:00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO channel_identities (channel, external_id, user_id, created_at) "
+                    "VALUES ('telegram', '42', 1, :t)"
+                ),
+                {"t": "2026-11-23 09:00:00"},
+            )
+        assert migrate.current_revision(engine) == "0007"
+        runtime = Runtime(database_url, ZoneInfo("UTC"), _engine=engine)
+        runtime.ensure_schema()
+        assert migrate.current_revision(engine) == migrate.head_revision() == "0008"
+        tables = set(inspect(engine).get_table_names())
+        assert {"link_codes", "channel_cursors"} <= tables
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT user_id, voice_replies FROM channel_identities")).one()
+        assert tuple(row) == (1, None)
+    finally:
+        if engine.dialect.name == "postgresql":
+            migrate.upgrade(engine)  # leave the shared database as the other tests expect it
+        engine.dispose()
