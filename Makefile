@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,slack,voice,whisper,web
+EXTRAS ?= dev,slack,telegram,voice,whisper,web
 # Debian packages the voice needs: speech out (espeak-ng; flite for the test set's voices), sox to look at audio;
 # chromium and its driver for the web chat's browser test (tests/web)
 APT_PACKAGES := espeak-ng flite sox chromium chromium-driver

@@ -48,6 +48,10 @@ PLATFORMS = (
         "SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)",
         "adapters.slack.platform",
     ),
-    Platform("telegram", "TELEGRAM_BOT_TOKEN"),
+    Platform(
+        "telegram",
+        "TELEGRAM_BOT_TOKEN (CRM_TELEGRAM_WEBHOOK_URL for a webhook)",
+        "adapters.telegram.platform",
+    ),
     Platform("web", "CRM_WEB_SECRET and CRM_WEB_ORIGINS (on CRM_WEB_PORT)", "adapters.web.platform"),
 )

@@ -95,6 +95,31 @@ class Assistant:
             save_state(conversation, state)
             return pushed
 
+    def is_staff(self, channel: str, sender: str) -> bool:
+        """Whether a chat identity belongs to a live staff member: a channel whose strangers are
+        customers (Telegram) sends everyone else to the support bot."""
+        with self.runtime.sessions() as session:
+            return (
+                session.scalars(
+                    select(ChannelIdentity.id)
+                    .join(User, User.id == ChannelIdentity.user_id)
+                    .where(
+                        ChannelIdentity.channel == channel,
+                        ChannelIdentity.external_id == sender,
+                        User.deleted_at.is_(None),
+                    )
+                ).first()
+                is not None
+            )
+
+    def waiting_news(self, channel: str) -> list[str]:
+        """The customers on `channel` with staff answers or a rating question waiting: whom a channel
+        that can write first (Telegram) pushes `news` to."""
+        from assistant.support_desk import customers_with_news
+
+        with self.runtime.sessions() as session:
+            return customers_with_news(session, channel)
+
     def history(self, channel: str, sender: str) -> list[tuple[str, str]]:
         """The latest lines of a customer's conversation, (who, text) with who "customer" or
         "assistant": what a returning web visitor sees again."""

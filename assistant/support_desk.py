@@ -20,7 +20,7 @@ from assistant.messages import Button, Reply
 from assistant.replies import say
 from assistant.skills.support import SOLVED, hand_off, with_news
 from assistant.turn import Turn
-from storage.models import Ticket, TicketMessage
+from storage.models import ChannelIdentity, Ticket, TicketMessage
 
 HANDED_OFF = "handed_off"  # the intent of the bot's silence while a person handles the conversation
 MISSES_TO_HAND_OFF = 2
@@ -62,6 +62,33 @@ def _handled_by_a_person(turn: Turn) -> Ticket | None:
         turn.state.handoff = None
         return None
     return ticket
+
+
+def customers_with_news(session: Session, channel: str) -> list[str]:
+    """The external ids on `channel` of customers with an unseen staff answer or an unasked rating."""
+    unseen = (
+        select(Ticket.customer_id)
+        .join(TicketMessage, TicketMessage.ticket_id == Ticket.id)
+        .where(
+            Ticket.deleted_at.is_(None),
+            TicketMessage.author != "customer",
+            TicketMessage.deleted_at.is_(None),
+            TicketMessage.seen_at.is_(None),
+        )
+    )
+    unrated = select(Ticket.customer_id).where(
+        Ticket.deleted_at.is_(None), Ticket.status.in_(SOLVED), Ticket.csat_asked_at.is_(None)
+    )
+    return list(
+        session.scalars(
+            select(ChannelIdentity.external_id)
+            .where(
+                ChannelIdentity.channel == channel,
+                ChannelIdentity.customer_id.in_(unseen.union(unrated)),
+            )
+            .order_by(ChannelIdentity.external_id)
+        )
+    )
 
 
 def _unrated(customer_id: int) -> Select[Ticket]:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from adapters.recent import RecentKeys
 from adapters.slack.blocks import ACTION_PREFIX, answered_blocks, button_owner, render
 from adapters.slack.channel import SlackChannel
 from adapters.slack.people import SlackPeople
@@ -37,7 +36,6 @@ CHANNEL = "slack"
 # Turns at once: turns are CPU-bound Python under one GIL, so more threads only starve the acknowledgements
 # (200 events at once on PostgreSQL: ack p99 2.0 s with 8 threads, 0.9 s with 2). Scale with processes.
 WORKERS = 2
-RECENT_KEYS = 10_000
 RATE_LIMIT_RETRIES = 2
 HANDLED_SUBTYPES = (None, "file_share")  # a typed message, with or without an attachment
 
@@ -49,25 +47,6 @@ class Where:
     channel: str | None = None
     thread_ts: str | None = None
     respond: Callable[..., Any] | None = None
-
-
-class RecentKeys:
-    """The message ids this process took lately: a retry that reaches the same process stops here."""
-
-    def __init__(self, size: int = RECENT_KEYS) -> None:
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def add(self, key: str) -> bool:
-        """True if the key is new."""
-        with self._lock:
-            if key in self._keys:
-                return False
-            self._keys[key] = None
-            if len(self._keys) > self._size:
-                self._keys.popitem(last=False)
-            return True
 
 
 class SlackBot:

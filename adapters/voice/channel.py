@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters.channel import OutputChannel
-from adapters.rendering import clean
 from adapters.voice.speak import Voice, speak_to_file
-from adapters.voice.speakable import speakable
+from adapters.voice.speakable import spoken
 from assistant.messages import Reply
 
 
@@ -19,7 +18,7 @@ class VoiceChannel(OutputChannel):
     name = "voice"
 
     def render(self, reply: Reply) -> str:
-        return speakable(clean(reply.speech or reply.plain))
+        return spoken(reply)
 
     def send_text(self, recipient: str, text: str, key: str | None = None) -> None:
         speak_to_file(text, self.out, self.voice)

@@ -9,6 +9,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from adapters.rendering import clean
+from assistant.messages import Reply
+
 _CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
 _MONEY = re.compile(r"([$€£])\s?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s?(k|K|m|M|bn|B)?\b")
 _SCALED = re.compile(r"\b(\d+(?:\.\d+)?)(k|K|bn)\b")
@@ -48,3 +51,8 @@ def speakable(text: str) -> str:
     said = _BRACKETS.sub(", ", said)
     said = re.sub(r"\s*,(\s*[,.;:?!])+", lambda m: m.group(0)[-1], said)
     return re.sub(r"\s+([,.;:?!])", r"\1", said).strip(" ,")
+
+
+def spoken(reply: Reply) -> str:
+    """What a reply says aloud: its short speakable form, never its table."""
+    return speakable(clean(reply.speech or reply.plain))

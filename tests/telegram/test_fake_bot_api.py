@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,12 +24,6 @@ from telegram.ext import (
 )
 
 OGG = b"OggS\x00\x02" + bytes(range(256)) * 4  # not real audio; the bytes only have to survive the trip
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as api:
-        yield api
 
 
 def run(coro: Coroutine[Any, Any, Any], timeout: float = 15) -> Any:

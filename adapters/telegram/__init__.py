@@ -1,0 +1,1 @@
+"""Telegram: staff and customers on python-telegram-bot, rendering the assistant's neutral replies."""

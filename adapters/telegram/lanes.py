@@ -1,0 +1,71 @@
+"""Updates handled in order within each chat and side by side across chats, with the highest update
+id below which every update is done (the cursor a restart resumes after).
+
+Telegram numbers updates in the order it received them. A chat's updates must be answered in that
+order ("yes" after the question it answers), but another chat need not wait for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections.abc import Awaitable, Callable
+
+BACKLOG = 1_000  # updates taken but not done before the poller waits (memory stays bounded)
+
+
+class Lanes:
+    def __init__(self, after: int = 0, backlog: int = BACKLOG) -> None:
+        self._tails: dict[int, asyncio.Future[None]] = {}
+        self._open: list[int] = []  # update ids taken, a heap
+        self._done: set[int] = set()
+        self._room = asyncio.Semaphore(backlog)
+        self.done_through = after  # every update up to this id is handled
+        self.taken_through = after  # the highest id taken so far
+
+    def seen(self, update_id: int) -> bool:
+        """Taken before, in this process or (below the stored cursor) before a restart."""
+        return update_id <= self.done_through or update_id in self._open
+
+    async def submit(self, chat: int, update_id: int, work: Callable[[], Awaitable[None]]) -> None:
+        """Runs `work` after every earlier update of `chat`; returns once it is queued."""
+        await self._room.acquire()
+        heapq.heappush(self._open, update_id)
+        self.taken_through = max(self.taken_through, update_id)
+        before = self._tails.get(chat)
+        task = asyncio.ensure_future(self._run(before, work, update_id))
+        self._tails[chat] = task
+        task.add_done_callback(lambda t: self._tails.pop(chat, None) if self._tails.get(chat) is t else None)
+
+    async def _run(
+        self, before: asyncio.Future[None] | None, work: Callable[[], Awaitable[None]], update_id: int
+    ) -> None:
+        try:
+            if before is not None:
+                await asyncio.wait([before])  # its failure is its own; this update still runs
+            await work()
+        finally:
+            self._finish(update_id)
+
+    def skip(self, update_id: int) -> None:
+        """An update with nothing to do (a group message not for the bot): done at once, in order."""
+        heapq.heappush(self._open, update_id)
+        self.taken_through = max(self.taken_through, update_id)
+        self._done.add(update_id)
+        self._advance()
+
+    def _finish(self, update_id: int) -> None:
+        self._done.add(update_id)
+        self._room.release()
+        self._advance()
+
+    def _advance(self) -> None:
+        while self._open and self._open[0] in self._done:
+            finished = heapq.heappop(self._open)
+            self._done.discard(finished)
+            self.done_through = max(self.done_through, finished)
+
+    async def drain(self) -> None:
+        """Waits for every queued update (on shutdown)."""
+        while self._tails:
+            await asyncio.wait(list(self._tails.values()))
