@@ -19,6 +19,7 @@ HELP_PATHS = [
     ["export"],
     ["users"],
     ["users", "add"],
+    ["users", "link-code"],
     ["demo"],
     ["parse"],
     ["eval-nlu"],
