@@ -23,8 +23,9 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 TOKEN = "123456789:AAFakeTokenForCrmAssistantTests00"
 BOT_USERNAME = "crm_test_bot"
@@ -47,6 +48,7 @@ STRING_PARAMS = {
     "title",
     "file_name",
 }
+MESSAGE_LIMIT = 4096  # characters of a message's text, after its markup is parsed
 SEND_METHODS = ("sendMessage", "sendVoice", "sendDocument")
 METHODS = (
     "getMe",
@@ -94,6 +96,76 @@ class _Failure:
     status: int
     retry_after: int | None
     description: str | None
+
+
+class _Markup(HTMLParser):
+    """Telegram's HTML parse mode: a few tags, balanced, and only its named entities; the text a
+    client shows is what is left."""
+
+    ALLOWED = frozenset(
+        [
+            "b",
+            "strong",
+            "i",
+            "em",
+            "u",
+            "ins",
+            "s",
+            "strike",
+            "del",
+            "a",
+            "code",
+            "pre",
+            "blockquote",
+            "tg-spoiler",
+            "span",
+            "tg-emoji",
+        ]
+    )
+    ENTITIES: ClassVar[dict[str, str]] = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.open: list[str] = []
+        self.shown: list[str] = []
+        self.problem: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in self.ALLOWED:
+            self.problem = self.problem or f'unsupported start tag "{tag}"'
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            self.problem = self.problem or f'unexpected end tag "{tag}"'
+
+    def handle_data(self, data: str) -> None:
+        if "<" in data or ">" in data:
+            self.problem = self.problem or "unescaped < or >"
+        self.shown.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in self.ENTITIES:
+            self.problem = self.problem or f'unsupported entity "&{name};"'
+        self.shown.append(self.ENTITIES.get(name, ""))
+
+    def handle_charref(self, name: str) -> None:
+        self.shown.append(chr(int(name[1:], 16) if name.lower().startswith("x") else int(name)))
+
+
+def _parsed(text: str, parse_mode: object) -> str:
+    """The message's text as Telegram keeps it: HTML checked and taken out (400 as Telegram answers
+    markup it cannot parse)."""
+    if str(parse_mode or "").upper() != "HTML":
+        return text
+    markup = _Markup()
+    markup.feed(text)
+    markup.close()
+    if markup.problem is None and markup.open:
+        markup.problem = f'can\'t find end tag corresponding to start tag "{markup.open[-1]}"'
+    if markup.problem is not None:
+        raise _TelegramError(400, f"Bad Request: can't parse entities: {markup.problem}")
+    return "".join(markup.shown)
 
 
 class _TelegramError(Exception):
@@ -454,7 +526,9 @@ class FakeBotApi:
             text = params.get("text")
             if not text:
                 raise _TelegramError(400, "Bad Request: message text is empty")
-            message["text"] = str(text)
+            message["text"] = _parsed(str(text), params.get("parse_mode"))
+            if len(message["text"]) > MESSAGE_LIMIT:
+                raise _TelegramError(400, "Bad Request: message is too long")
             if params.get("entities"):
                 message["entities"] = params["entities"]
         else:
