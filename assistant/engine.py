@@ -95,6 +95,17 @@ class Assistant:
             save_state(conversation, state)
             return pushed
 
+    def first_time(self, channel: str, sender: str, message_id: str) -> bool:
+        """Records a platform message answered outside a turn (a command, a refusal), as a turn records
+        its own: False when this or another process took it already, so a repeat is not answered."""
+        with transaction(self.runtime.sessions) as session:
+            conversation = lock_conversation(session, channel, sender)
+            state = load_state(conversation)
+            if state.already_seen(message_id):
+                return False
+            save_state(conversation, state)
+            return True
+
     def is_staff(self, channel: str, sender: str) -> bool:
         """Whether a chat identity belongs to a live staff member: a channel whose strangers are
         customers (Telegram) sends everyone else to the support bot."""

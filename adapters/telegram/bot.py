@@ -252,11 +252,11 @@ class TelegramBot:
         )
         staff = await self._thread_call(self.assistant.is_staff, CHANNEL, sender)
         if group and not staff:  # a customer's data never shows in a group
-            await self._say(turn, Reply(say("telegram_group_customer", bot=self.username)))
+            await self._answer(turn, Reply(say("telegram_group_customer", bot=self.username)))
             return
         if message.voice is not None:
             if not staff:
-                await self._say(turn, Reply(say("telegram_voice_staff_only")))
+                await self._answer(turn, Reply(say("telegram_voice_staff_only")))
                 return
             heard = await self._hear(message, turn)
             if heard is None:
@@ -266,14 +266,9 @@ class TelegramBot:
             text = self._without_mention(message.text or "")
             command, _, rest = text.partition(" ") if text.startswith("/") else ("", "", text)
             name = command[1:].split("@")[0].casefold()
-            if name == "link":
-                reply = await self._thread_call(
-                    linking.redeem, self.assistant.runtime, CHANNEL, sender, rest.strip()
-                )
-                await self._say(turn, reply)
-                return
-            if name == "voice":
-                await self._say(turn, await self._voice_setting(sender, rest))
+            if name in ("link", "voice"):  # settings, not turns: taken once, then done
+                if await self._first_time(turn):
+                    await self._say(turn, await self._setting(name, sender, rest.strip()))
                 return
             words = COMMANDS.get(name, f"{name} {rest}".strip()) if command else text
             turn = Turn(turn.chat, sender, words, turn.key, group, turn.reply_to)
@@ -325,6 +320,19 @@ class TelegramBot:
             return
         await self._say(turn, Reply(say("telegram_sent_privately")))
 
+    async def _first_time(self, turn: Turn) -> bool:
+        """Whether an update answered outside a turn (a setting, a refusal) is new to every process:
+        a turn de-duplicates itself, these take the same record first."""
+        if await self._thread_call(self.assistant.first_time, CHANNEL, turn.sender, turn.key):
+            return True
+        log.info("dropped a repeat of %s (answered before)", turn.key)
+        return False
+
+    async def _answer(self, turn: Turn, reply: Reply) -> None:
+        """A reply made here, not by a turn: sent once, even when the update reached two processes."""
+        if await self._first_time(turn):
+            await self._say(turn, reply)
+
     async def _say(self, turn: Turn, reply: Reply) -> None:
         try:
             await self.deliver(
@@ -340,17 +348,17 @@ class TelegramBot:
         voice = message.voice
         assert voice is not None
         if (voice.file_size or 0) > VOICE_BYTES:
-            await self._say(turn, Reply(say("telegram_voice_too_long", seconds=VOICE_SECONDS)))
+            await self._answer(turn, Reply(say("telegram_voice_too_long", seconds=VOICE_SECONDS)))
             return None
         await _quietly(message.chat.send_action("typing"))
         file = await voice.get_file()
         audio = bytes(await file.download_as_bytearray())
         heard, problem = await self._thread_call(self._transcribe, audio)
         if problem is not None:
-            await self._say(turn, Reply(problem))
+            await self._answer(turn, Reply(problem))
             return None
         if not heard.strip():
-            await self._say(turn, Reply(say("telegram_voice_unclear")))
+            await self._answer(turn, Reply(say("telegram_voice_unclear")))
             return None
         return heard
 
@@ -394,8 +402,11 @@ class TelegramBot:
             log.warning("could not speak a reply: %s", error)
             return None
 
-    async def _voice_setting(self, sender: str, words: str) -> Reply:
-        wanted = words.strip().casefold()
+    async def _setting(self, command: str, sender: str, words: str) -> Reply:
+        """/link CODE links this chat to a member of staff; /voice on|off sets voice replies."""
+        if command == "link":
+            return await self._thread_call(linking.redeem, self.assistant.runtime, CHANNEL, sender, words)
+        wanted = words.casefold()
         if wanted not in ("on", "off"):
             on = await self._thread_call(preferences.voice_replies, self.assistant.runtime, CHANNEL, sender)
             return Reply(say("telegram_voice_setting", state="on" if on else "off"))
