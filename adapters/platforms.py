@@ -38,7 +38,12 @@ class Platform:
     def starter(self) -> Callable[[Runtime, Registry], Running]:
         if self.module is None:
             raise PlatformError(f"the {self.name} channel is not part of this version yet")
-        start: Callable[[Runtime, Registry], Running] = importlib.import_module(self.module).start
+        try:
+            start: Callable[[Runtime, Registry], Running] = importlib.import_module(self.module).start
+        except ModuleNotFoundError as error:  # the platform's optional packages are not installed
+            raise PlatformError(
+                f"the {self.name} channel needs {error.name}: pip install 'crm-assistant[{self.name}]'"
+            ) from error
         return start
 
 

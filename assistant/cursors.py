@@ -38,3 +38,14 @@ def advance(runtime: Runtime, name: str, value: int) -> None:
                 where=ChannelCursor.value < insert.excluded.value,
             )
         )
+
+
+def restart(runtime: Runtime, name: str, value: int) -> None:
+    """Sets the cursor back to `value`: the platform began numbering again lower down (Telegram picks
+    a new starting id after a week without updates), so the old value would hide every new update."""
+    with transaction(runtime.sessions) as session:
+        found = session.get(ChannelCursor, name, with_for_update=True)
+        if found is None:
+            session.add(ChannelCursor(name=name, value=value, updated_at=utcnow()))
+        else:
+            found.value, found.updated_at = value, utcnow()

@@ -149,7 +149,7 @@ class TelegramBot:
         self.lanes = Lanes(after)
         await app.start()
         try:
-            await self._listen(after)
+            await self._listen()
         except BaseException:
             await app.stop()
             await app.shutdown()
@@ -167,7 +167,7 @@ class TelegramBot:
         await app.stop()
         await app.shutdown()
 
-    async def _listen(self, after: int) -> None:
+    async def _listen(self) -> None:
         app = self.application
         assert app.updater is not None
         await app.bot.set_my_commands(
@@ -183,8 +183,9 @@ class TelegramBot:
                 allowed_updates=UPDATES,
             )
             return
-        if after:  # confirms to Telegram what was handled before a restart: it is not served again
-            await app.bot.get_updates(offset=after + 1, limit=1, timeout=0, allowed_updates=UPDATES)
+        # Updates handled before a restart but not confirmed come again first: the lanes drop them (by
+        # the stored cursor) and the next poll confirms them. Confirming up to the cursor here instead
+        # would drop every update Telegram numbered afresh below it.
         await app.updater.start_polling(poll_interval=0, timeout=POLL_TIMEOUT, allowed_updates=UPDATES)
 
     async def _every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
@@ -207,6 +208,12 @@ class TelegramBot:
     # --- updates --------------------------------------------------------------------------------------
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if self.lanes.renumbered(update.update_id):
+            log.warning("Telegram numbers updates afresh from %s; the cursor follows", update.update_id)
+            await self._thread_call(
+                cursors.restart, self.assistant.runtime, self.cursor, update.update_id - 1
+            )
+            self._stored = update.update_id - 1
         if self.lanes.seen(update.update_id):
             log.info("dropped update %s: handled before", update.update_id)
             return

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import logging
 from collections.abc import Awaitable, Callable
 
+log = logging.getLogger(__name__)
 BACKLOG = 1_000  # updates taken but not done before the poller waits (memory stays bounded)
+# An update this far below the cursor is no repeat: Telegram numbered afresh (it picks a new starting id
+# after a week without updates). Repeats come from the last few batches, never this far back.
+RENUMBERED = 100_000
 
 
 class Lanes:
@@ -25,7 +30,14 @@ class Lanes:
 
     def seen(self, update_id: int) -> bool:
         """Taken before, in this process or (below the stored cursor) before a restart."""
-        return update_id <= self.done_through or update_id in self._open
+        return update_id in self._open or self.done_through - RENUMBERED < update_id <= self.done_through
+
+    def renumbered(self, update_id: int) -> bool:
+        """Whether Telegram started numbering again below the cursor; the cursor follows it down."""
+        if update_id > self.done_through - RENUMBERED or self._open:
+            return False
+        self.done_through = self.taken_through = update_id - 1
+        return True
 
     async def submit(self, chat: int, update_id: int, work: Callable[[], Awaitable[None]]) -> None:
         """Runs `work` after every earlier update of `chat`; returns once it is queued."""
@@ -44,6 +56,8 @@ class Lanes:
             if before is not None:
                 await asyncio.wait([before])  # its failure is its own; this update still runs
             await work()
+        except Exception:
+            log.exception("Telegram update %s failed", update_id)
         finally:
             self._finish(update_id)
 
