@@ -242,6 +242,17 @@ def test_the_cursor_only_moves_forward(runtime: Runtime) -> None:
     assert cursors.last_handled(runtime, "telegram:other") is None
 
 
+def test_the_cursor_follows_a_platform_that_numbers_afresh(runtime: Runtime) -> None:
+    name = "telegram:renumbered"
+    cursors.restart(runtime, name, 40)  # no cursor yet: one is made
+    assert cursors.last_handled(runtime, name) == 40
+    cursors.advance(runtime, name, 9_000_000)
+    cursors.restart(runtime, name, 1_234)
+    assert cursors.last_handled(runtime, name) == 1_234
+    cursors.advance(runtime, name, 1_235)
+    assert cursors.last_handled(runtime, name) == 1_235
+
+
 def test_racing_processes_leave_the_cursor_at_the_largest_value(runtime: Runtime) -> None:
     name = "telegram:race"
     values = list(range(1, 201))
