@@ -78,10 +78,10 @@ def run_serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     while not stop.wait(0.5):
         pass
+    for worker in workers:  # the round under way sends on the channels: they close after it
+        worker.join(timeout=args.interval + 10)
     for server in servers:
         server.close()
-    for worker in workers:
-        worker.join(timeout=args.interval + 10)
     runtime.close()
     print("Stopped.")
     return 0

@@ -18,7 +18,7 @@ import logging
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -35,6 +35,7 @@ from adapters.telegram.lanes import Lanes
 from adapters.telegram.render import ButtonValues, chosen_keyboard, chunks, pressed_label
 from adapters.telegram.settings import TelegramSettings
 from assistant import cursors, linking, preferences
+from assistant.channels import ChannelError
 from assistant.engine import Assistant
 from assistant.messages import Message, Reply
 from assistant.replies import say
@@ -105,6 +106,7 @@ class TelegramBot:
         self.username = ""
         self.bot_id = 0
         self._stored = 0  # the cursor last written
+        self._closing = False
 
     # --- running --------------------------------------------------------------------------------------
 
@@ -133,6 +135,7 @@ class TelegramBot:
         return self
 
     def close(self) -> None:
+        self._closing = True  # the outbox's sends are refused from now on, and tried again later
         if self.loop is not None and self._stopping is not None and self.loop.is_running():
             self.loop.call_soon_threadsafe(self._stopping.set)
         if self._thread is not None:
@@ -472,9 +475,15 @@ class TelegramBot:
 
     def call(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60) -> T:
         """Runs a coroutine on the bot's loop from another thread (the outbox's) and waits for it."""
-        if self.loop is None or not self.loop.is_running():
-            raise RuntimeError("the Telegram bot is not running")
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+        if self.loop is None or not self.loop.is_running() or self._closing:
+            coroutine.close()
+            raise ChannelError("the Telegram bot is stopping")
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            return future.result(timeout)
+        except (TimeoutError, CancelledError) as error:  # the loop stopped or Telegram hung: try later
+            future.cancel()
+            raise ChannelError("the Telegram send did not finish") from error
 
     # --- customers' news ------------------------------------------------------------------------------
 

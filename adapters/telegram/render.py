@@ -23,6 +23,7 @@ MESSAGE_LIMIT = 4096
 CALLBACK_LIMIT = 64  # bytes of callback_data Telegram keeps per button
 LABEL_LIMIT = 60  # characters of a button's label (Telegram cuts longer ones itself)
 ROW_LABELS = 30  # buttons whose labels fit in this many characters share one row
+BUTTONS_ONLY = "👇"  # the text of a reply that is only buttons
 CHOSEN = "·"  # the callback data of a pressed keyboard's one button: nothing more to do
 LONG_VALUES = 10_000  # values too long for callback data, remembered by their hash in this process
 _BOLD = re.compile(r"\*([^*\n]+)\*")
@@ -73,9 +74,11 @@ def chunks(reply: Reply, values: ButtonValues, hints: bool = False) -> list[Chun
     if reply.table is not None and reply.table.columns:
         lines += [(True, html.escape(line, quote=False)) for line in text_table(reply.table)]
     texts = list(_pack(lines))
-    if not texts:
-        texts = [""]
     keyboard = inline_keyboard(reply.buttons, values) if reply.buttons else None
+    if not texts and keyboard is not None:
+        texts = [BUTTONS_ONLY]  # Telegram sends no message without text
+    if not texts:
+        return []  # nothing to say (the bot keeps quiet while a person handles the chat)
     return [Chunk(t, keyboard if i == len(texts) - 1 else None) for i, t in enumerate(texts)]
 
 

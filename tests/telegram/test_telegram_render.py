@@ -120,3 +120,9 @@ def test_bad_settings_say_what_to_set(env: dict[str, str], says: str) -> None:
     with pytest.raises(TelegramSettingsError, match=says) as raised:
         TelegramSettings.from_env(env)
     assert TOKEN not in str(raised.value)
+
+
+def test_a_reply_with_nothing_to_say_sends_nothing() -> None:
+    assert chunks(Reply("", intent="handed_off"), ButtonValues()) == []
+    [only] = chunks(Reply("", buttons=[Button("Yes", "yes")]), ButtonValues())
+    assert only.html and only.keyboard is not None
