@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -128,6 +129,22 @@ def test_serve_answers_telegram_and_sends_reminders(runtime: Runtime, fake: Fake
     assert "Scheduler running" in out
     assert len(daniels_due_tasks(runtime)) == len(due) - 1
     assert not fake.webhook_url, "long polling sets no webhook"
+
+
+def test_serve_stops_promptly_while_a_reminder_is_on_its_way(runtime: Runtime, fake: FakeBotApi) -> None:
+    """SIGTERM while the outbox is sending (Telegram asked it to wait 2 s): the send in flight ends,
+    and the process stops within seconds, not after the scheduler's join timeout."""
+    admin.seed_demo(runtime)
+    fake.fail_next("sendMessage", status=429, retry_after=2)  # the scheduler's first message waits 2 s
+    process = serve(runtime, environment(fake))
+    try:
+        first_line(process)
+        fake.wait_for(lambda calls: any(c.status == 429 for c in calls), 30, method="sendMessage")
+    finally:
+        started = time.monotonic()
+        stop(process)
+        took = time.monotonic() - started
+    assert took < 8, f"SIGTERM took {took:.1f} s: a send in flight hung the scheduler's worker"
 
 
 def test_serve_with_a_webhook(runtime: Runtime, fake: FakeBotApi) -> None:
