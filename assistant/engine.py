@@ -244,10 +244,12 @@ class Assistant:
         ).first()
 
     def _turn(self, session: Session, message: Message) -> tuple[Reply, list[NamedRecord], bool]:
+        # locked first: two processes given one platform message (a retry) must not both make its
+        # sender's identity; the second waits here, then finds it, and the message already seen
+        conversation = lock_conversation(session, message.channel, message.sender)
         user, customer = self._identify(session, message)
         if user is None and customer is None:
             return Reply(say("unknown_staff", who=message.sender), intent="unknown_user"), [], False
-        conversation = lock_conversation(session, message.channel, message.sender)
         conversation.user_id = user.id if user else None
         conversation.customer_id = customer.id if customer else None
         if user is not None and not user.timezone and known_zone(message.sender_timezone):

@@ -149,7 +149,9 @@ class TelegramBot:
         self.username = app.bot.username or ""
         self.bot_id = app.bot.id
         after = await self._thread_call(cursors.last_handled, self.assistant.runtime, self.cursor) or 0
-        self.lanes = Lanes(after)
+        # a webhook brings updates as they come and retries them out of order: the conversations'
+        # message ids catch its repeats, and an old id may be new; polling resumes after the cursor
+        self.lanes = Lanes(0 if self.settings.webhook_url else after)
         await app.start()
         try:
             await self._listen()
@@ -174,7 +176,12 @@ class TelegramBot:
         app = self.application
         assert app.updater is not None
         await app.bot.set_my_commands(
-            [BotCommand(name, say(f"telegram_command_{name}")) for name in ("start", "help", "link", "voice")]
+            [
+                BotCommand("start", say("telegram_command_start")),
+                BotCommand("help", say("telegram_command_help")),
+                BotCommand("link", say("telegram_command_link")),
+                BotCommand("voice", say("telegram_command_voice")),
+            ]
         )
         if self.settings.webhook_url:
             await app.updater.start_webhook(
@@ -423,7 +430,9 @@ class TelegramBot:
         changed = await self._thread_call(
             preferences.set_voice_replies, self.assistant.runtime, CHANNEL, sender, wanted == "on"
         )
-        return Reply(say("telegram_voice_set" if changed else "telegram_voice_not_linked", state=wanted))
+        if not changed:
+            return Reply(say("telegram_voice_not_linked"))
+        return Reply(say("telegram_voice_set", state=wanted))
 
     # --- sending --------------------------------------------------------------------------------------
 

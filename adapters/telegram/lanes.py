@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
@@ -17,33 +18,46 @@ BACKLOG = 1_000  # updates taken but not done before the poller waits (memory st
 # An update this far below the cursor is no repeat: Telegram numbered afresh (it picks a new starting id
 # after a week without updates). Repeats come from the last few batches, never this far back.
 RENUMBERED = 100_000
+TAKEN_KEPT = 100_000  # update ids remembered against a repeat delivered to this process
 
 
 class Lanes:
     def __init__(self, after: int = 0, backlog: int = BACKLOG) -> None:
         self._tails: dict[int, asyncio.Future[None]] = {}
-        self._open: list[int] = []  # update ids taken, a heap
+        self._open: list[int] = []  # update ids taken, not done: a heap
         self._done: set[int] = set()
+        self._taken: OrderedDict[int, None] = OrderedDict()  # ids this process took, the latest kept
         self._room = asyncio.Semaphore(backlog)
+        self.resumed_after = after  # the stored cursor at start: a previous run handled up to here
         self.done_through = after  # every update up to this id is handled
         self.taken_through = after  # the highest id taken so far
 
     def seen(self, update_id: int) -> bool:
-        """Taken before, in this process or (below the stored cursor) before a restart."""
-        return update_id in self._open or self.done_through - RENUMBERED < update_id <= self.done_through
+        """Taken before: in this process, or at or below the cursor a previous run stored. An id
+        below an id handled here is not enough: a webhook can bring an older update late."""
+        if update_id in self._taken:
+            return True
+        return self.resumed_after - RENUMBERED < update_id <= self.resumed_after
 
     def renumbered(self, update_id: int) -> bool:
-        """Whether Telegram started numbering again below the cursor; the cursor follows it down."""
-        if update_id > self.done_through - RENUMBERED or self._open:
+        """Whether Telegram started numbering again far below what was handled; the cursor follows."""
+        if update_id > max(self.resumed_after, self.done_through) - RENUMBERED or self._open:
             return False
+        self.resumed_after = 0
         self.done_through = self.taken_through = update_id - 1
         return True
+
+    def _take(self, update_id: int) -> None:
+        heapq.heappush(self._open, update_id)
+        self.taken_through = max(self.taken_through, update_id)
+        self._taken[update_id] = None
+        if len(self._taken) > TAKEN_KEPT:
+            self._taken.popitem(last=False)
 
     async def submit(self, chat: int, update_id: int, work: Callable[[], Awaitable[None]]) -> None:
         """Runs `work` after every earlier update of `chat`; returns once it is queued."""
         await self._room.acquire()
-        heapq.heappush(self._open, update_id)
-        self.taken_through = max(self.taken_through, update_id)
+        self._take(update_id)
         before = self._tails.get(chat)
         task = asyncio.ensure_future(self._run(before, work, update_id))
         self._tails[chat] = task
@@ -63,8 +77,7 @@ class Lanes:
 
     def skip(self, update_id: int) -> None:
         """An update with nothing to do (a group message not for the bot): done at once, in order."""
-        heapq.heappush(self._open, update_id)
-        self.taken_through = max(self.taken_through, update_id)
+        self._take(update_id)
         self._done.add(update_id)
         self._advance()
 

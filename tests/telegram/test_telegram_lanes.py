@@ -70,3 +70,17 @@ def test_updates_numbered_afresh_far_below_the_cursor_are_new() -> None:
     assert not lanes.seen(fresh)
     assert lanes.renumbered(fresh) and lanes.done_through == fresh - 1
     assert not lanes.seen(fresh) and not lanes.renumbered(fresh + 1)
+
+
+def test_an_older_update_arriving_late_is_still_new() -> None:
+    async def scenario() -> bool:
+        lanes = Lanes()
+
+        async def nothing() -> None:
+            return None
+
+        await lanes.submit(1, 10, nothing)
+        await lanes.drain()
+        return lanes.seen(10) and not lanes.seen(9)  # a webhook retry of update 9 comes after 10
+
+    assert asyncio.run(scenario())
