@@ -32,7 +32,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, T
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from adapters.telegram.lanes import Lanes
-from adapters.telegram.render import ButtonValues, chosen_keyboard, chunks, pressed_label
+from adapters.telegram.render import CHOSEN, ButtonValues, chosen_keyboard, chunks, pressed_label
 from adapters.telegram.settings import TelegramSettings
 from assistant import cursors, linking, preferences
 from assistant.channels import ChannelError
@@ -283,6 +283,8 @@ class TelegramBot:
             text = self._without_mention(message.text or "")
             command, _, rest = text.partition(" ") if text.startswith("/") else ("", "", text)
             name = command[1:].split("@")[0].casefold()
+            if name == "start" and linking.well_formed(rest):
+                name = "link"  # a t.me/<bot>?start=CODE link opens the chat with the code
             if name in ("link", "voice"):  # settings, not turns: taken once, then done
                 if await self._first_time(turn):
                     await self._say(turn, await self._setting(name, sender, rest.strip()))
@@ -302,7 +304,10 @@ class TelegramBot:
             await _quietly(query.answer(say("telegram_not_your_button"), show_alert=True))
             return
         if value is None:
-            await _quietly(query.answer(say("telegram_button_gone")))
+            chosen = query.data == CHOSEN
+            await _quietly(
+                query.answer(say("telegram_already_chosen") if chosen else say("telegram_button_gone"))
+            )
             return
         await _quietly(query.answer())  # the button stops spinning
         if message is None:

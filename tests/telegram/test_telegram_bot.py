@@ -63,9 +63,15 @@ def test_confirm_and_choose_buttons_run_the_same_turns(telegram: Telegram) -> No
     assert "proposal" in done["text"].lower()
     assert stage_of(telegram, "Globex Pilot") == "proposal"
     # a pressed keyboard pressed again does nothing more
-    again = telegram.fake.push_callback(MARIA, MARIA, choose["message_id"], "·")
-    telegram.fake.wait_for(lambda calls: len(telegram.fake.calls("answerCallbackQuery")) >= 3)
-    assert again and stage_of(telegram, "Globex Pilot") == "proposal"
+    telegram.fake.push_callback(MARIA, MARIA, choose["message_id"], "·")
+    answered = telegram.fake.wait_for(3, method="answerCallbackQuery")
+    assert "answered already" in answered[-1].params.get("text", "")
+    assert stage_of(telegram, "Globex Pilot") == "proposal"
+
+
+def test_a_start_link_with_a_code_links_the_chat(telegram: Telegram) -> None:
+    code = linking.issue_code(telegram.runtime, NEWCOMER_EMAIL)
+    assert "Sofia Rossi" in telegram.say(STRANGER, f"/start {code}")["text"]
 
 
 def test_no_drops_the_write(telegram: Telegram) -> None:
