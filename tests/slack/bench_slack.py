@@ -8,11 +8,8 @@ demo store: a SQLite file, or a PostgreSQL database created beside the one --pos
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parents[2]))
 
 from fake_slack import FakeSlack
 from load import run_load, summary
-from scratch import scratch_database
+from scratch import each_run, load_options
 from slack_world import PEOPLE, settings_for
 
 from adapters.slack.app import SlackBot
@@ -52,24 +49,8 @@ def one_run(url: str, run: int, events: int) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get(
-            "CRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-        help="a PostgreSQL server to create the scratch databases on (default: CRM_TEST_POSTGRES_URL)",
-    )
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    runs = []
-    with tempfile.TemporaryDirectory() as folder:
-        for n in range(args.runs):
-            with scratch_database(args.engine, Path(folder), args.postgres) as url:
-                runs.append(one_run(url, n, args.events))
+    args = load_options((__doc__ or "").split("\n")[0], "events", 200)
+    runs = each_run(args, lambda url, n: one_run(url, n, args.events))
     engine = args.engine
     figures = {"engine": engine, "events": args.events, "runs": args.runs, **summary(runs)}
     if args.json:

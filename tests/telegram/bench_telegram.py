@@ -11,14 +11,10 @@ or a PostgreSQL database created beside the one --postgres names and dropped.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
 import re
-import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parents[2]))
 
 from fake_bot_api import FakeBotApi
 from percentiles import percentile
-from scratch import scratch_database
+from scratch import each_run, load_options, medians
 from telegram_world import DEMO_STAFF, settings_for
 
 from adapters.telegram.bot import TelegramBot
@@ -98,26 +94,9 @@ def one_run(url: str, run: int, updates: int) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--updates", type=int, default=500)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get(
-            "CRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-        help="a PostgreSQL server to create the scratch databases on (default: CRM_TEST_POSTGRES_URL)",
-    )
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    runs = []
-    with tempfile.TemporaryDirectory() as folder:
-        for n in range(args.runs):
-            with scratch_database(args.engine, Path(folder), args.postgres) as url:
-                runs.append(one_run(url, n, args.updates))
-    medians = {key: round(statistics.median(r[key] for r in runs), 1) for key in runs[0]}
-    figures = {"engine": args.engine, "updates": args.updates, "runs": args.runs, **medians}
+    args = load_options((__doc__ or "").split("\n")[0], "updates", 500)
+    runs = each_run(args, lambda url, n: one_run(url, n, args.updates))
+    figures = {"engine": args.engine, "updates": args.updates, "runs": args.runs, **medians(runs)}
     if args.json:
         print(json.dumps(figures))
     else:

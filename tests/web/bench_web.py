@@ -10,13 +10,9 @@ database created beside the one --postgres names and dropped.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import os
-import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parents[2]))
 
 import aiohttp
 from percentiles import percentile
-from scratch import scratch_database
+from scratch import each_run, load_options, medians
 from web_world import ORIGIN, serving
 
 from assistant import admin
@@ -99,26 +95,9 @@ def one_run(url: str, run: int, visitors: int) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--visitors", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get(
-            "CRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-        help="a PostgreSQL server to create the scratch databases on (default: CRM_TEST_POSTGRES_URL)",
-    )
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    runs = []
-    with tempfile.TemporaryDirectory() as folder:
-        for n in range(args.runs):
-            with scratch_database(args.engine, Path(folder), args.postgres) as url:
-                runs.append(one_run(url, n, args.visitors))
-    medians = {key: round(statistics.median(r[key] for r in runs), 1) for key in runs[0]}
-    figures = {"engine": args.engine, "visitors": args.visitors, "runs": args.runs, **medians}
+    args = load_options((__doc__ or "").split("\n")[0], "visitors", 200)
+    runs = each_run(args, lambda url, n: one_run(url, n, args.visitors))
+    figures = {"engine": args.engine, "visitors": args.visitors, "runs": args.runs, **medians(runs)}
     if args.json:
         print(json.dumps(figures))
     else:
