@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from assistant.runtime import Runtime
 from assistant.store_names import StoreNames
 from intents.kb_classifier import KbClassifier, kb_classifier
-from storage import demo_seed as demo
 from storage import backup, exporting, importing, migrate
+from storage import demo_seed as demo
 from storage.db import settle, transaction
 from storage.models import AuditEntry, ChannelIdentity, User
 from storage.roles import ROLES

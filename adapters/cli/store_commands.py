@@ -184,7 +184,9 @@ def run_restore(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     upgraded = "" if done.before == done.after else f"; schema upgraded from {done.before} to {done.after}"
-    print(f"Restored {done.tables} tables, {done.rows} rows from {done.path} in {done.seconds:.1f} s{upgraded}.")
+    print(
+        f"Restored {done.tables} tables, {done.rows} rows from {done.path} in {done.seconds:.1f} s{upgraded}."
+    )
     return 0
 
 
