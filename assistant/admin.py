@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from assistant.runtime import Runtime
 from assistant.store_names import StoreNames
 from intents.kb_classifier import KbClassifier, kb_classifier
+from storage import backup, exporting, importing, migrate
 from storage import demo_seed as demo
-from storage import exporting, importing, migrate
 from storage.db import settle, transaction
 from storage.models import AuditEntry, ChannelIdentity, User
 from storage.roles import ROLES
@@ -135,3 +135,14 @@ def first_rep_email(runtime: Runtime) -> str | None:
         return session.scalars(
             select(User.email).where(User.role == "rep", User.deleted_at.is_(None)).order_by(User.id).limit(1)
         ).first()
+
+
+def backup_store(runtime: Runtime, path: Path, force: bool = False) -> backup.Outcome:
+    """A consistent copy of the whole store in `path`, taken while others keep using it."""
+    runtime.ensure_schema()
+    return backup.backup(runtime.engine, path, force)
+
+
+def restore_store(runtime: Runtime, path: Path, force: bool = False) -> backup.Outcome:
+    """Replaces the store with the backup in `path` (only an empty one unless force), then upgrades it."""
+    return backup.restore(runtime.engine, path, force)

@@ -38,6 +38,13 @@ def current_revision(engine: Engine) -> str | None:
 
 
 @cache
+def known_revisions() -> frozenset[str]:
+    """Every revision this code has a migration for; a store at any other revision is newer than it."""
+    found = (_REVISION.search(p.read_text("utf-8")) for p in (MIGRATIONS / "versions").glob("*.py"))
+    return frozenset(match.group(1) for match in found if match)
+
+
+@cache
 def head_revision() -> str | None:
     """The newest revision: the one no other migration names as its down_revision."""
     revisions: set[str] = set()

@@ -61,6 +61,32 @@ def register(commands: Any) -> None:
     link.add_argument("email", metavar="EMAIL", help="the staff user's e-mail (any case)")
     link.set_defaults(handler=run_users_link_code)
 
+    bak = commands.add_parser(
+        "backup",
+        parents=common,
+        help="write a consistent copy of the whole store to FILE, while it is in use",
+        description="Write a consistent copy of the whole store to FILE while the service keeps running. "
+        "SQLite: the online backup API, one self-contained SQLite file. PostgreSQL: pg_dump "
+        "--format=custom (the PostgreSQL client tools, as new as the server, must be installed). "
+        "Restore it with crm restore FILE.",
+    )
+    bak.add_argument("file", type=Path, metavar="FILE", help="the backup file to write")
+    bak.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    bak.set_defaults(handler=run_backup)
+
+    res = commands.add_parser(
+        "restore",
+        parents=common,
+        help="replace the store with a backup made by crm backup",
+        description="Replace the store with a backup made by crm backup (SQLite into SQLite, PostgreSQL "
+        "into PostgreSQL), then upgrade its schema if the backup is older than this version. The file is "
+        "checked first; a file that is not a backup changes nothing. A store that already holds data is "
+        "replaced only with --force. Stop crm serve while restoring.",
+    )
+    res.add_argument("file", type=Path, metavar="FILE", help="a backup made by crm backup")
+    res.add_argument("--force", action="store_true", help="replace a store that already holds data")
+    res.set_defaults(handler=run_restore)
+
     demo = commands.add_parser("demo", parents=common, help="seed the demo company into an empty database")
     demo.set_defaults(handler=run_demo)
 
@@ -123,6 +149,44 @@ def run_users_link_code(args: argparse.Namespace) -> int:
     minutes = int(linking.CODE_LIFETIME.total_seconds() // 60)
     print(f"Link code for {args.email}: {code} (works once, until {expires:%Y-%m-%d %H:%M %Z}).")
     print(f"Send /link {code} to the bot within {minutes} minutes.")
+    return 0
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    from assistant import admin
+    from storage.backup import BackupError, human_size
+
+    runtime = runtime_from(args)
+    try:
+        done = admin.backup_store(runtime, args.file, args.force)
+    except BackupError as refused:
+        print(f"crm backup: {refused}", file=sys.stderr)
+        return 1
+    finally:
+        runtime.close()
+    print(
+        f"Saved {done.tables} tables, {done.rows} rows to {done.path} ({human_size(done.size)}) "
+        f"in {done.seconds:.1f} s."
+    )
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    from assistant import admin
+    from storage.backup import BackupError
+
+    runtime = runtime_from(args)
+    try:
+        done = admin.restore_store(runtime, args.file, args.force)
+    except BackupError as refused:
+        print(f"crm restore: {refused}", file=sys.stderr)
+        return 1
+    finally:
+        runtime.close()
+    upgraded = "" if done.before == done.after else f"; schema upgraded from {done.before} to {done.after}"
+    print(
+        f"Restored {done.tables} tables, {done.rows} rows from {done.path} in {done.seconds:.1f} s{upgraded}."
+    )
     return 0
 
 
