@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from glob import glob
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import URL, make_url
 
 from storage import migrate
@@ -58,7 +58,9 @@ def human_size(size: int) -> str:
 def count_rows(connection: Connection) -> tuple[int, int]:
     """(tables, rows) of the store's own tables, as this connection sees them."""
     names = [n for n in inspect(connection).get_table_names() if n != "alembic_version"]
-    rows = sum(int(connection.execute(text(f'SELECT count(*) FROM "{n}"')).scalar() or 0) for n in names)
+    rows = sum(
+        int(connection.execute(select(func.count()).select_from(table(n))).scalar() or 0) for n in names
+    )
     return len(names), rows
 
 
