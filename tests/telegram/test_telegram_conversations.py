@@ -76,6 +76,9 @@ def on_telegram(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [swap(check) for check in checks]
 
 
+# On SQLite only: the same turns run on PostgreSQL through the Slack replay and the terminal's, and the
+# Telegram paths that differ by database (handling once, two processes, the flood) are tested on both.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("name,case", STAFF_CASES, ids=[f"{n}: {c['name']}" for n, c in STAFF_CASES])
 def test_conversation_over_telegram(telegram: Telegram, name: str, case: dict[str, Any]) -> None:
     user = TELEGRAM_IDS[case["as"].lower()]
