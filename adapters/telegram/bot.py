@@ -19,7 +19,7 @@ import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import CancelledError, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -278,7 +278,7 @@ class TelegramBot:
             heard = await self._hear(message, turn)
             if heard is None:
                 return
-            turn = Turn(turn.chat, sender, heard, turn.key, group, turn.reply_to, spoken=True)
+            turn = replace(turn, text=heard, spoken=True)
         else:
             text = self._without_mention(message.text or "")
             command, _, rest = text.partition(" ") if text.startswith("/") else ("", "", text)
@@ -290,7 +290,7 @@ class TelegramBot:
                     await self._say(turn, await self._setting(name, sender, rest.strip()))
                 return
             words = COMMANDS.get(name, f"{name} {rest}".strip()) if command else text
-            turn = Turn(turn.chat, sender, words, turn.key, group, turn.reply_to)
+            turn = replace(turn, text=words)
         await self._turn(turn, customer=not staff)
 
     async def _on_button(self, query: CallbackQuery) -> None:

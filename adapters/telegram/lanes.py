@@ -30,7 +30,6 @@ class Lanes:
         self._room = asyncio.Semaphore(backlog)
         self.resumed_after = after  # the stored cursor at start: a previous run handled up to here
         self.done_through = after  # every update up to this id is handled
-        self.taken_through = after  # the highest id taken so far
 
     def seen(self, update_id: int) -> bool:
         """Taken before: in this process, or at or below the cursor a previous run stored. An id
@@ -44,12 +43,11 @@ class Lanes:
         if update_id > max(self.resumed_after, self.done_through) - RENUMBERED or self._open:
             return False
         self.resumed_after = 0
-        self.done_through = self.taken_through = update_id - 1
+        self.done_through = update_id - 1
         return True
 
     def _take(self, update_id: int) -> None:
         heapq.heappush(self._open, update_id)
-        self.taken_through = max(self.taken_through, update_id)
         self._taken[update_id] = None
         if len(self._taken) > TAKEN_KEPT:
             self._taken.popitem(last=False)
