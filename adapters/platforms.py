@@ -2,18 +2,21 @@
 
 Each entry names the package's module with a `start(runtime, channels)` function: it reads the
 platform's settings from the environment, starts the platform's listeners on their own threads,
-registers its output channel for the outbox, and returns what `close()` stops. Modules are imported
-only when their channel is asked for, so a platform's optional packages are needed only to run it.
+registers its output channel for the outbox, and returns what `close()` stops. Each also names a
+module whose `check(env)` is its `crm doctor` line (settings, then one harmless API call). Modules are
+imported only when their channel is asked for, so a platform's optional packages are needed only to run
+it.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.channels import Registry
+from assistant.health import Check
 from assistant.runtime import Runtime
 
 
@@ -34,6 +37,7 @@ class Platform:
     name: str
     needs: str  # the settings it reads, said when `crm serve` runs with no channel
     module: str | None = None  # None: not part of this version yet
+    doctor: str | None = None  # the module whose `check(env)` is the channel's `crm doctor` line
 
     def starter(self) -> Callable[[Runtime, Registry], Running]:
         if self.module is None:
@@ -46,17 +50,31 @@ class Platform:
             ) from error
         return start
 
+    def checker(self) -> Callable[[Mapping[str, str]], Check] | None:
+        """The channel's `crm doctor` check; its module imports the platform's packages only when run."""
+        if self.doctor is None:
+            return None
+        check: Callable[[Mapping[str, str]], Check] = importlib.import_module(self.doctor).check
+        return check
+
 
 PLATFORMS = (
     Platform(
         "slack",
         "SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)",
         "adapters.slack.platform",
+        "adapters.slack.doctor",
     ),
     Platform(
         "telegram",
         "TELEGRAM_BOT_TOKEN (CRM_TELEGRAM_WEBHOOK_URL for a webhook)",
         "adapters.telegram.platform",
+        "adapters.telegram.doctor",
     ),
-    Platform("web", "CRM_WEB_SECRET and CRM_WEB_ORIGINS (on CRM_WEB_PORT)", "adapters.web.platform"),
+    Platform(
+        "web",
+        "CRM_WEB_SECRET and CRM_WEB_ORIGINS (on CRM_WEB_PORT)",
+        "adapters.web.platform",
+        "adapters.web.doctor",
+    ),
 )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from adapters.cli import (
     bench_commands,
     chat_commands,
+    doctor_commands,
     nlu_commands,
     reminder_commands,
     serve_commands,
@@ -30,6 +31,7 @@ MODULES = (
     reminder_commands,
     serve_commands,
     bench_commands,
+    doctor_commands,
 )
 
 

@@ -132,6 +132,14 @@ def grammar_phrases(names: NameIndex, vocabulary: frozenset[str]) -> list[str]:
     return known_phrases(corpus.words() | phrases, vocabulary)
 
 
+def check_model_folder(folder: Path) -> frozenset[str] | None:
+    """The model's grammar vocabulary (None: no grammar mode), or a VoiceError when `folder` is no Vosk
+    model; `crm doctor` asks the same question without loading the model."""
+    if not (folder / "am").is_dir() and not (folder / "conf").is_dir():
+        raise VoiceError(f"{folder} is not a Vosk model folder (README: Voice says how to get one)")
+    return model_vocabulary(folder)
+
+
 @dataclass
 class VoskTranscriber:
     model: Any
@@ -162,9 +170,7 @@ class VoskTranscriber:
 
     @staticmethod
     def _check(folder: Path) -> frozenset[str] | None:
-        if not (folder / "am").is_dir() and not (folder / "conf").is_dir():
-            raise VoiceError(f"{folder} is not a Vosk model folder (README: Voice says how to get one)")
-        return model_vocabulary(folder)
+        return check_model_folder(folder)
 
     def recognizer(self) -> Any:
         from vosk import KaldiRecognizer
