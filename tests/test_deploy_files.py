@@ -150,8 +150,10 @@ def test_compose_runs_postgresql_with_a_healthcheck_and_a_volume() -> None:
 def test_compose_migrates_first_then_serves_once_postgresql_is_healthy() -> None:
     services = compose()["services"]
     assert set(ours(services)) == {"init", "crm"}
-    assert services["init"]["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
-    assert (ROOT / "deploy" / services["init"]["build"]["dockerfile"].removeprefix("deploy/")).is_file()
+    for name in ("init", "crm"):  # one image, built from the repository by deploy/Dockerfile
+        assert services[name]["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
+        assert services[name]["image"] == OUR_IMAGE
+    assert (DEPLOY / "docker-compose.yml").parent.joinpath("..", "deploy", "Dockerfile").resolve().is_file()
     for name in ("init", "crm"):
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["crm"]["depends_on"]["init"]["condition"] == "service_completed_successfully"
