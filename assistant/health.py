@@ -106,12 +106,15 @@ def database_check(url: str, same_db: str = "") -> Check:
     except SQLAlchemyError as error:
         reason = first_line(getattr(error, "orig", None) or error)
         password = parsed.password if isinstance(parsed.password, str) else None
-        return Check(
-            "database",
-            Status.FAIL,
-            f"cannot reach the database at {shown}: {redacted(reason, [password])}",
-            "start the database server, or point --db / CRM_DATABASE_URL at the right one",
-        )
+        if parsed.get_backend_name() == "sqlite":
+            says, fix = (
+                f"cannot use {parsed.database}: {reason}",
+                "point --db / CRM_DATABASE_URL at the CRM's file",
+            )
+        else:
+            says = f"cannot reach the database at {shown}: {redacted(reason, [password])}"
+            fix = "start the database server, or point --db / CRM_DATABASE_URL at the right one"
+        return Check("database", Status.FAIL, says, fix)
     finally:
         if engine is not None:
             engine.dispose()

@@ -140,6 +140,20 @@ def test_a_missing_file_is_not_created_by_the_doctor(
     assert not missing.exists()
 
 
+def test_a_file_that_is_no_database_fails_in_one_plain_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = tmp_path / "notes.sqlite3"
+    notes.write_text("shopping list: milk, eggs\n" * 200)
+    status, out, err = doctor(capsys, "--db", f"sqlite:///{notes}", "--min-free", "0")
+    assert status == 1
+    assert line(out, "database") == (
+        f"FAIL  database   cannot use {notes}: file is not a database; "
+        "fix: point --db / CRM_DATABASE_URL at the CRM's file"
+    )
+    assert "Traceback" not in out + err
+
+
 def test_a_store_newer_than_this_version_says_to_upgrade_crm(
     tmp_path: Path, sqlite_template: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
