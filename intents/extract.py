@@ -30,6 +30,8 @@ _PHONE = re.compile(
     r")(?![\w])"
 )
 _TICKET = re.compile(r"^#\d{2,7}$")
+FINAL_STOPS = {".", "!", "...", "…"}  # sentence ends the classifier need not see
+
 PLACEHOLDER = {
     "date": "ent_date",
     "datetime": "ent_date",
@@ -76,11 +78,21 @@ class Analysis:
     def names(self) -> list[NameMention]:
         return [s.name for s in self.spans if s.name is not None]
 
-    def features(self) -> str:
-        """The utterance for the classifier: lower-case words, spans as placeholders."""
+    def features(self, drop_final_stops: bool = False) -> str:
+        """The utterance for the classifier: lower-case words, spans as placeholders. A parse drops
+        full stops and exclamation marks at the end: "No." is typed as often as "no", and says the
+        same (a question mark stays: it tells a question from a command)."""
         out: list[str] = []
+        end = len(self.tokens)
+        while (
+            drop_final_stops
+            and end > 1
+            and self.tokens[end - 1].punct
+            and self.tokens[end - 1].norm in FINAL_STOPS
+        ):
+            end -= 1
         i = 0
-        while i < len(self.tokens):
+        while i < end:
             span = self.span_at(i)
             if span is None:
                 out.append(self.tokens[i].norm)

@@ -115,7 +115,7 @@ class Parser:
 
     def parse(self, text: str, now: datetime, role: str = "rep") -> Parse:
         analysis = analyse(text, now, self.index)
-        features = analysis.features()
+        features = analysis.features(drop_final_stops=True)
         allowed = catalogue().allowed(role)
         if not any(c.isalnum() for c in features):
             return Parse(text, "out_of_scope", 1.0)
@@ -164,7 +164,7 @@ class Parser:
         if colon is None or not 0 < colon <= HEAD_WORDS or colon == len(analysis.tokens) - 1:
             return None
         head = analyse(analysis.text_between(0, colon), now, self.index)
-        scores = self.classifier.scores(head.features(), allowed)
+        scores = self.classifier.scores(head.features(drop_final_stops=True), allowed)
         intent, confidence = max(scores.items(), key=lambda kv: kv[1])
         if confidence < HEAD_SURE or not PAYLOAD_SLOTS & set(catalogue().slots.get(intent, ())):
             return None
