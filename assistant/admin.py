@@ -41,8 +41,11 @@ def import_file(
             result = importing.import_csv(session, kind, stream, runtime.tz, runtime.now(), progress=progress)
     except FileNotFoundError:
         raise AdminError(f"no such file: {path}") from None
-    except UnicodeDecodeError as problem:
-        raise AdminError(f"{path} is not UTF-8 text ({problem.reason} at byte {problem.start})") from None
+    except UnicodeDecodeError:
+        refusal = importing.undecodable(path)
+        if refusal is None:  # only a file that changed while it was read decodes on a second look
+            raise AdminError(f"{path} is not UTF-8 text") from None
+        raise refusal from None
     if result.created + result.updated >= BULK_ROWS:
         settle(runtime.engine, IMPORTED_TABLES[kind])
     if kind == "kb":

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
@@ -120,7 +121,7 @@ def column_name(header: str) -> str:
 def read_rows(kind: str, stream: TextIO) -> list[Row]:
     """The data rows with their line numbers; a header that does not fit the format is refused."""
     fmt = FORMATS[kind]
-    reader = csv.reader(stream)
+    reader = csv.reader(stream, strict=True)  # a quote left open is an error, not the rest of the file
     try:
         header = next(reader)
     except StopIteration:
@@ -148,11 +149,34 @@ def read_rows(kind: str, stream: TextIO) -> list[Row]:
             if len(record) != len(header):
                 checker.add(start, None, f"has {len(record)} cells, the header has {len(header)}")
                 continue
+            if any("\x00" in cell for cell in record):
+                checker.add(start, None, "holds a NUL character; is this a UTF-8 text file?")
+                continue
             rows.append(Row(start, dict(zip(header, record, strict=True))))
     except csv.Error as problem:
-        checker.add(line + 1, None, f"not readable as CSV ({problem})")
+        hint = "; a quote opened here is never closed" if "end of data" in str(problem) else ""
+        checker.add(line + 1, None, f"not readable as CSV ({problem}){hint}")
     checker.raise_if_any()
     return rows
+
+
+def undecodable(path: Path) -> CsvImportError | None:
+    """The refusal of a file that is not UTF-8 text, naming the first bad line and its byte in the file;
+    None when every line decodes. Read line by line (no UTF-8 character holds a newline byte), so a
+    decoding error points at the file, not at the chunk a text stream happened to be decoding."""
+    offset = 0
+    with path.open("rb") as raw:
+        for line, data in enumerate(raw, start=1):
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as problem:
+                message = (
+                    f"not UTF-8 text ({problem.reason} at byte {offset + problem.start}); "
+                    "save the file as UTF-8 (CSV UTF-8 in a spreadsheet) and import it again"
+                )
+                return CsvImportError([RowError(line, None, message)])
+            offset += len(data)
+    return None
 
 
 def import_csv(

@@ -23,6 +23,7 @@ from storage import migrate
 from storage.db import make_engine
 from storage.models import Base
 
+pytest_plugins = ["log_guard"]  # fails the run if a known secret shows in a log line or output
 POSTGRES_ENV = "CRM_TEST_POSTGRES_URL"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 UTC = ZoneInfo("UTC")

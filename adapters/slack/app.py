@@ -27,7 +27,8 @@ from adapters.slack.channel import SlackChannel
 from adapters.slack.people import SlackPeople
 from adapters.slack.settings import SlackSettings
 from adapters.slack.text import unformat
-from assistant.engine import Assistant
+from assistant.engine import REFUSED, Assistant
+from assistant.limits import MAX_MESSAGE_CHARS
 from assistant.messages import Message, Reply
 from assistant.replies import say
 
@@ -38,6 +39,9 @@ CHANNEL = "slack"
 WORKERS = 2
 RATE_LIMIT_RETRIES = 2
 HANDLED_SUBTYPES = (None, "file_share")  # a typed message, with or without an attachment
+# Slack's markup (<@U123>, <mailto:a@b.c|a@b.c>) at most doubles what was typed: longer raw text is refused
+# before it is unformatted, which may look up a name for every mention
+MAX_RAW_CHARS = 2 * MAX_MESSAGE_CHARS
 
 
 @dataclass(frozen=True)
@@ -83,19 +87,23 @@ class SlackBot:
         """A direct message to the app; channel messages reach it only as mentions."""
         if event.get("channel_type") != "im" or event.get("subtype") not in HANDLED_SUBTYPES:
             return
-        if event.get("bot_id") or not event.get("user"):
+        user, channel, text = _text(event, "user"), _text(event, "channel"), event.get("text") or ""
+        if event.get("bot_id") or user is None or channel is None or not isinstance(text, str):
             return
         self._note_retry(request)
-        where = Where(channel=event["channel"], thread_ts=event.get("thread_ts"))
-        self._answer(event["user"], event.get("text", ""), _message_id(event), where, context)
+        where = Where(channel=channel, thread_ts=_text(event, "thread_ts"))
+        self._answer(user, text, _message_id(event), where, context)
 
     def on_mention(self, event: dict[str, Any], context: dict[str, Any], request: BoltRequest) -> None:
         """@crm in a channel: answered in a thread under the message."""
-        if event.get("channel", "").startswith("D") or event.get("bot_id") or not event.get("user"):
+        user, channel, text = _text(event, "user"), _text(event, "channel"), event.get("text") or ""
+        thread = _text(event, "thread_ts") or _text(event, "ts")
+        if user is None or channel is None or thread is None or not isinstance(text, str):
+            return  # not a message a person wrote (or not one this app can read)
+        if channel.startswith("D") or event.get("bot_id"):
             return  # a mention inside a DM is also a DM message, answered there
         self._note_retry(request)
-        where = Where(channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"])
-        self._answer(event["user"], event.get("text", ""), _message_id(event), where, context)
+        self._answer(user, text, _message_id(event), Where(channel=channel, thread_ts=thread), context)
 
     @staticmethod
     def acknowledge(ack: Callable[..., Any]) -> None:
@@ -105,9 +113,11 @@ class SlackBot:
         self, command: dict[str, Any], respond: Callable[..., Any], context: dict[str, Any]
     ) -> None:
         """/crm <words>: answered privately (ephemeral), since a channel may hold people outside sales."""
-        text = command.get("text", "").strip() or "help"
+        user, text = _text(command, "user_id"), command.get("text") or ""
+        if user is None or not isinstance(text, str):
+            return
         key = f"command:{command.get('trigger_id')}" if command.get("trigger_id") else None
-        self._answer(command["user_id"], text, key, Where(respond=respond), context)
+        self._answer(user, text.strip() or "help", key, Where(respond=respond), context)
 
     def on_button(
         self,
@@ -117,8 +127,16 @@ class SlackBot:
         context: dict[str, Any],
     ) -> None:
         """A button sends its value as the person's next turn; only the person it was offered to may press."""
-        user = body["user"]["id"]
-        owner = button_owner(action.get("block_id") or "")
+        user, value = _text(body.get("user"), "id"), action.get("value") or ""
+        block, label = action.get("block_id") or "", (action.get("text") or {}).get("text") or value
+        if (
+            user is None
+            or not isinstance(value, str)
+            or not isinstance(block, str)
+            or not isinstance(label, str)
+        ):
+            return
+        owner = button_owner(block)
         if owner is not None and owner != user:
             respond(
                 response_type="ephemeral",
@@ -126,10 +144,8 @@ class SlackBot:
                 text=say("slack_not_your_button", owner=owner),
             )
             return
-        message = body.get("message")
-        channel = (body.get("channel") or {}).get("id")
-        label = (action.get("text") or {}).get("text") or action.get("value", "")
-        if message and channel and not (body.get("container") or {}).get("is_ephemeral"):
+        message, channel = body.get("message"), _text(body.get("channel"), "id")
+        if isinstance(message, dict) and channel and not (body.get("container") or {}).get("is_ephemeral"):
             try:
                 self.client.chat_update(
                     channel=channel,
@@ -143,7 +159,7 @@ class SlackBot:
         else:
             where = Where(respond=respond)
         key = f"action:{action.get('action_ts') or body.get('trigger_id')}"
-        self._answer(user, action.get("value", ""), key, where, context)
+        self._answer(user, value, key, where, context)
 
     @staticmethod
     def on_error(error: Exception, body: dict[str, Any]) -> None:
@@ -156,6 +172,9 @@ class SlackBot:
     ) -> Reply | None:
         if key is not None and not self.recent.add(key):
             log.info("dropped a repeat of %s", key)
+            return None
+        if len(text) > MAX_RAW_CHARS:
+            self._send(Reply(say("message_too_long", limit=MAX_MESSAGE_CHARS), intent=REFUSED), where, user)
             return None
         typed = unformat(text, context.get("bot_user_id"), self.people.name)
         person = self.people.person(user)
@@ -197,6 +216,12 @@ def web_client(settings: SlackSettings) -> WebClient:
     client = WebClient(token=settings.bot_token, base_url=settings.api_url)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
     return client
+
+
+def _text(payload: object, key: str) -> str | None:
+    """A non-empty string field of a payload; None when the payload or the field is anything else."""
+    value = payload.get(key) if isinstance(payload, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def _message_id(event: dict[str, Any]) -> str:

@@ -41,6 +41,14 @@ from assistant.messages import Message, Reply
 from assistant.replies import say
 
 log = logging.getLogger(__name__)
+# a logger's filter sees only the records logged on it, not on its children: each one that logs URLs
+LOGGERS_WITH_URLS = (
+    "httpx",
+    "telegram.Bot",
+    "telegram.ext.ExtBot",
+    "telegram.ext.Updater",
+    "telegram.ext.Application",
+)
 T = TypeVar("T")
 CHANNEL = "telegram"
 WORKERS = 2  # turns at once: CPU-bound Python under one GIL (as Slack's); scale with processes
@@ -84,6 +92,7 @@ class TelegramBot:
         self.settings = settings
         self.host = host
         self.values = ButtonValues()
+        hide_token(settings.token)  # first: building the bot logs its URLs
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(settings.token)
@@ -514,6 +523,29 @@ class TelegramBot:
     def _without_mention(self, text: str) -> str:
         mention = f"@{self.username}"
         return " ".join(text.replace(mention, " ").split()) if self.username else text.strip()
+
+
+class _HiddenToken(logging.Filter):
+    """The Bot API puts the token in every URL, and httpx logs each request's URL (at INFO): the token is
+    taken out of those lines before any handler sees them."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if self.token in text:
+            record.msg, record.args = text.replace(self.token, "<bot token>"), None
+        return True
+
+
+def hide_token(token: str) -> None:
+    """Keeps `token` out of the log lines of the HTTP client the bot talks to Telegram through."""
+    for name in LOGGERS_WITH_URLS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _HiddenToken) and f.token == token for f in logger.filters):
+            logger.addFilter(_HiddenToken(token))
 
 
 def _seconds(value: float | timedelta) -> float:

@@ -11,7 +11,7 @@ import hmac
 import re
 import secrets
 
-_ID = re.compile(r"^v-[A-Za-z0-9_-]{16,64}$")
+_ID = re.compile(r"v-[A-Za-z0-9_-]{16,64}")  # the whole id (fullmatch): no trailing newline
 
 
 class Signer:
@@ -34,6 +34,9 @@ class Signer:
         if not isinstance(token, str) or len(token) > 200:
             return None
         visitor, _, signature = token.partition(".")
-        if not _ID.match(visitor) or not hmac.compare_digest(signature, self._sign(visitor)):
+        if not _ID.fullmatch(visitor):
+            return None
+        # compared as bytes: compare_digest raises on a str with non-ASCII characters
+        if not hmac.compare_digest(signature.encode("utf-8"), self._sign(visitor).encode("ascii")):
             return None
         return visitor
