@@ -38,6 +38,7 @@ class Platform:
     needs: str  # the settings it reads, said when `crm serve` runs with no channel
     module: str | None = None  # None: not part of this version yet
     doctor: str | None = None  # the module whose `check(env)` is the channel's `crm doctor` line
+    single: bool = False  # runs in one process only, the first of `crm serve --processes N`
 
     def starter(self) -> Callable[[Runtime, Registry], Running]:
         if self.module is None:
@@ -70,6 +71,7 @@ PLATFORMS = (
         "TELEGRAM_BOT_TOKEN (CRM_TELEGRAM_WEBHOOK_URL for a webhook)",
         "adapters.telegram.platform",
         "adapters.telegram.doctor",
+        single=True,  # the Bot API gives updates to one poller; its webhook server binds its own port
     ),
     Platform(
         "web",

@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what `crm serve --processes` copies run
     handler: Handler = args.handler
     log_to_stderr(args.command, bool(getattr(args, "debug", False)))
     try:

@@ -10,7 +10,9 @@ import threading
 from typing import Any
 
 from adapters.cli.common import common_options, runtime_from
+from adapters.cli.supervisor import supervise
 from adapters.platforms import PLATFORMS, PlatformError, Running
+from adapters.processes import place
 
 
 def register(commands: Any) -> None:
@@ -26,6 +28,14 @@ def register(commands: Any) -> None:
         serve.add_argument(f"--{platform.name}", action="store_true", help=f"run the {platform.name} channel")
     serve.add_argument("--workers", type=int, default=1, metavar="N", help="scheduler workers (default 1)")
     serve.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes sharing the HTTP ports and the scheduler's work, restarted if one dies "
+        "(default 1; use PostgreSQL for more than one)",
+    )
+    serve.add_argument(
         "--interval", type=float, default=30.0, metavar="S", help="seconds between scheduler rounds"
     )
     serve.set_defaults(handler=run_serve)
@@ -35,13 +45,25 @@ def run_serve(args: argparse.Namespace) -> int:
     from assistant.channels import default_registry
     from assistant.reminders import run_scheduler
 
-    wanted = [p for p in PLATFORMS if getattr(args, p.name)]
+    here = place()
+    if args.processes < 1:
+        print("crm serve: --processes must be at least 1", file=sys.stderr)
+        return 2
+    if args.processes > 1 and not here.shares_ports:
+        if runtime_from(args).database_url.startswith("sqlite"):  # read, not opened
+            print("crm serve: SQLite takes one writer at a time: use PostgreSQL for several processes.")
+        return supervise(args.argv, args.processes)
+    asked = [p for p in PLATFORMS if getattr(args, p.name)]
+    wanted = [p for p in asked if here.first or not p.single]
+    for platform in asked:
+        if platform not in wanted:
+            print(f"crm serve: {platform.name} runs in process 1 of {here.count}, not in this one ({here}).")
     try:
         starters = [p.starter() for p in wanted]
     except PlatformError as error:
         print(f"crm serve: {error}", file=sys.stderr)
         return 1
-    if not wanted:
+    if not asked:
         print("crm serve: no chat channel configured; running the reminder scheduler only.")
         for platform in PLATFORMS:
             names = [v for v in platform.needs.split() if v.isupper()]

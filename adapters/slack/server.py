@@ -15,6 +15,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
+from adapters.processes import listening_socket
 from adapters.slack.app import SlackBot
 from adapters.slack.settings import SlackSettings
 
@@ -43,8 +44,7 @@ class HttpServer:
         port = settings.port if port is None else port
         self._server: Any = create_server(
             wsgi_app(bot, settings),
-            host=host,
-            port=port,
+            sockets=[listening_socket(host, port)],  # shared with sibling processes (--processes N)
             threads=HTTP_THREADS,
             connection_limit=CONNECTIONS,
             backlog=CONNECTIONS,

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from aiohttp import WSMsgType, web
 
+from adapters.processes import listening_socket
 from adapters.web.render import WebChannel
 from adapters.web.settings import WebSettings
 from adapters.web.tokens import Signer
@@ -375,7 +376,7 @@ class WebServer:
         runner = web.AppRunner(make_app(self.chat), access_log=None, handle_signals=False)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self.host, self.port, backlog=1024)
+            site = web.SockSite(runner, listening_socket(self.host, self.port), backlog=1024)
             await site.start()
         except BaseException as error:
             self._error = error
