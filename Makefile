@@ -10,7 +10,7 @@ EXTRAS ?= dev,slack,telegram,voice,whisper,web
 APT_PACKAGES := espeak-ng flite sox chromium chromium-driver
 export CRM_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install system-packages model demo test lint format eval bench bench-import bench-nlu bench-slack bench-telegram bench-web bench-kb bench-voice clean
+.PHONY: install system-packages model demo test lint format eval bench bench-import bench-nlu bench-slack bench-load bench-telegram bench-web bench-kb bench-voice clean
 
 install: system-packages $(STAMP)
 
@@ -63,7 +63,7 @@ eval: install
 	@echo "== tests/dialogue/heldout_d"; $(PY) tests/dialogue/score_conversations.py tests/dialogue/heldout_d
 	rm -f $(EVAL_DB)
 
-bench: bench-import bench-nlu bench-slack bench-telegram bench-web bench-kb bench-voice
+bench: bench-import bench-nlu bench-slack bench-load bench-telegram bench-web bench-kb bench-voice
 
 # The knowledge-base classifier on CLINC150 (../shared/data/clinc150): in-scope accuracy, out-of-scope
 # recall, training time and latency; then the training time of 300 articles x 100 examples.
@@ -77,6 +77,11 @@ bench-nlu: install
 bench-slack: install
 	$(PY) tests/slack/bench_slack.py --events 200 --runs 3 --engine sqlite
 	$(PY) tests/slack/bench_slack.py --events 200 --runs 3 --engine postgresql
+
+# crm serve --slack as real processes, 1 and 2 of them on PostgreSQL: a burst of 200 events (every ack
+# within Slack's 3 s, reply p99), then 100 events/s for 60 s (turns answered a second, reply p99)
+bench-load: install
+	$(PY) tests/slack/bench_load.py --engine postgresql --processes 2 --burst 200 --rate 100 --seconds 60 --runs 3
 
 # a flood of 500 updates to a polling Telegram bot: updates/s and reply latency p50/p99
 bench-telegram: install

@@ -97,3 +97,15 @@ def run_load(url: str, fake: FakeSlack, events: int = 200, settle_seconds: float
 def summary(figures: list[dict[str, float]]) -> dict[str, float]:
     """Medians over runs, key by key."""
     return {key: round(statistics.median(f[key] for f in figures), 1) for key in figures[0]}
+
+
+def listening_sockets(port: int) -> set[str]:
+    """The inodes of the sockets listening on `port` (IPv4), from /proc/net/tcp: one per process of
+    `crm serve --processes N` once each has bound the shared port."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "0A" and int(local.split(":")[1], 16) == port:
+            found.add(inode)
+    return found

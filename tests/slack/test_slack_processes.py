@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fake_slack import FakeSlack, dm, event_body, post
+from load import listening_sockets
 from slack_world import DEMO_STAFF, PEOPLE
 from test_slack_serve import CRM, environment, free_port
 
@@ -32,17 +33,6 @@ def fake() -> Iterator[FakeSlack]:
     slack.close()
 
 
-def listening_inodes(port: int) -> set[str]:
-    """The socket inodes listening on `port` (IPv4), from /proc/net/tcp."""
-    found = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, state, inode = fields[1], fields[3], fields[9]
-        if state == "0A" and int(local.split(":")[1], 16) == port:
-            found.add(inode)
-    return found
-
-
 def sockets_of(pid: int) -> set[str]:
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
@@ -59,7 +49,7 @@ def serving(port: int, pids: list[int], timeout: float = 60) -> bool:
     """Whether each of `pids` holds its own socket listening on `port` (within `timeout`)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        listening = listening_inodes(port)
+        listening = listening_sockets(port)
         if all(len(sockets_of(pid) & listening) == 1 for pid in pids) and len(listening) == len(pids):
             return True
         time.sleep(0.2)
