@@ -2,11 +2,14 @@
 
 Drawn with Pillow and its bundled font, so it works offline on any machine; at twice the display size so
 it stays sharp on high-density screens. Any channel that can send an image (Slack, Telegram) uses it.
+The last few charts are kept: drawing and encoding one costs about 15 ms of CPU, taken from everyone's
+turns, and a team asks for the same report again and again.
 """
 
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -39,6 +42,7 @@ def _fit(
     return text.rstrip() + "…"
 
 
+@lru_cache(maxsize=64)  # new figures are a new key
 def render_png(chart: Chart) -> bytes:
     rows = list(
         zip(
@@ -71,5 +75,5 @@ def render_png(chart: Chart) -> bytes:
         draw.rectangle((left, y, left + length, y + BAR), fill=BAR_COLOUR)
         draw.text((left + length + MARGIN // 2, middle), shown, fill=MUTED, font=label_font, anchor="lm")
     out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=6)
+    image.save(out, format="PNG", compress_level=1)  # 2-3 ms less than 6, the file a fifth larger
     return out.getvalue()
