@@ -39,7 +39,7 @@ def _restore(record: Base, values: dict[str, Any]) -> None:
     columns = {c.key: c for c in record.__table__.columns}
     for key, value in values.items():
         column = columns.get(key)
-        if column is None or key in ("id", *SKIP):
+        if column is None or key in ("id", "version", *SKIP):  # the version only ever goes up
             continue
         if value is not None:
             if isinstance(column.type, UTCDateTime | DateTime):
