@@ -317,7 +317,7 @@ class Policy:
         wrote = done and turn.audit.changes > changes
         answered, turn.answered = turn.answered, None  # only the run the yes was given to is checked
         if wrote and isinstance(outcome, Reply) and answered is not None:
-            outcome, done = self._meanwhile(turn, answered, outcome, turn.audit.entries[entries:])
+            outcome, done = self._meanwhile(turn, answered, outcome, turn.audit.entries[entries:], slots)
         if done and wrote and isinstance(outcome, Reply) and self._reads_back(turn, intent, slots):
             # heard, not typed: the write was made only to say exactly what it would save; undone now
             turn.watched = seen_of(turn.session, turn.audit.entries[entries:])
@@ -333,7 +333,7 @@ class Policy:
 
     @staticmethod
     def _meanwhile(
-        turn: Turn, answered: Pending, done: Reply, written: list[AuditEntry]
+        turn: Turn, answered: Pending, done: Reply, written: list[AuditEntry], slots: dict[str, Any]
     ) -> tuple[Outcome, bool]:
         """The yes to a question, once the write is made (not yet kept): when someone changed the record
         since the question, a change to a field this write sets is not overwritten (nothing is written,
@@ -367,7 +367,10 @@ class Policy:
             elif others:
                 news.append(told(others))
         if clashes:
-            question = answered.question or say("meanwhile_still")
+            said = {k: v for k, v in slots.items() if not k.startswith("_")}  # "did you mean" asked no yes
+            question = answered.question or gate.confirmation(
+                Parse("", answered.intent, 1.0, said), turn.now.date()
+            )
             text = say("meanwhile_ask", changes="; ".join(clashes), question=question)
             return Confirm(text, answered.flag or gate.SURE), False
         if news:
