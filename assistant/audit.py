@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, DateTime, Numeric, select
 from sqlalchemy.orm import Session
 
+from assistant.meanwhile import Change, changed_fields, changes_since, label
+from assistant.replies import say
 from storage.coltypes import UTCDateTime, utcnow
 from storage.models import AuditEntry, Base
 
@@ -35,20 +38,31 @@ def snapshot(record: Base) -> dict[str, Any]:
     return out
 
 
+def _loaded(column: Any, value: Any) -> Any:
+    """A snapshot's JSON value as the column holds it (a Decimal, a date...)."""
+    if value is not None:
+        if isinstance(column.type, UTCDateTime | DateTime):
+            return datetime.fromisoformat(value)
+        if isinstance(column.type, Date):
+            return date.fromisoformat(value)
+        if isinstance(column.type, Numeric):
+            return Decimal(value)
+    return value
+
+
+def _holds(record: Base, key: str, value: Any) -> bool:
+    """Whether the record's field still holds a snapshot's value ("120000" is 120000.00)."""
+    column = record.__table__.columns.get(key)
+    return column is None or getattr(record, key) == _loaded(column, value)
+
+
 def _restore(record: Base, values: dict[str, Any]) -> None:
     columns = {c.key: c for c in record.__table__.columns}
     for key, value in values.items():
         column = columns.get(key)
-        if column is None or key in ("id", *SKIP):
+        if column is None or key in ("id", "version", *SKIP):  # the version only ever goes up
             continue
-        if value is not None:
-            if isinstance(column.type, UTCDateTime | DateTime):
-                value = datetime.fromisoformat(value)
-            elif isinstance(column.type, Date):
-                value = date.fromisoformat(value)
-            elif isinstance(column.type, Numeric):
-                value = Decimal(value)
-        setattr(record, key, value)
+        setattr(record, key, _loaded(column, value))
 
 
 @dataclass
@@ -58,6 +72,7 @@ class Recorder:
     channel: str
     group: str = field(default_factory=lambda: uuid.uuid4().hex)
     changes: int = 0
+    entries: list[AuditEntry] = field(default_factory=list)  # this turn's, in order: what a write set
 
     def created(self, record: Base, what: str) -> None:
         self.session.flush()
@@ -71,29 +86,29 @@ class Recorder:
         self, action: str, record: Base, before: dict[str, Any] | None, after: dict[str, Any], what: str
     ) -> None:
         self.changes += 1
-        self.session.add(
-            AuditEntry(
-                user_id=self.user_id,
-                channel=self.channel,
-                change_group=self.group,
-                action=action,
-                entity=record.__tablename__,
-                entity_id=record.id,  # type: ignore[attr-defined]
-                before=before,
-                after={**after, "_what": what},
-            )
+        entry = AuditEntry(
+            user_id=self.user_id,
+            channel=self.channel,
+            change_group=self.group,
+            action=action,
+            entity=record.__tablename__,
+            entity_id=record.id,  # type: ignore[attr-defined]
+            before=before,
+            after={**after, "_what": what},
         )
+        self.entries.append(entry)
+        self.session.add(entry)
 
 
-def _model_for(table: str) -> type[Base]:
+def model_for(table: str) -> type[Base]:
     for mapper in Base.registry.mappers:
         if mapper.class_.__tablename__ == table:
             return mapper.class_
     raise KeyError(table)
 
 
-def undo_last(session: Session, user_id: int, channel: str) -> str | None:
-    """Reverts the user's newest change group; returns what it was, or None if there is nothing."""
+def _newest_group(session: Session, user_id: int) -> list[AuditEntry]:
+    """The entries of the user's newest change group not undone yet, newest first."""
     newest = session.scalars(
         select(AuditEntry)
         .where(
@@ -105,25 +120,82 @@ def undo_last(session: Session, user_id: int, channel: str) -> str | None:
         .limit(1)
     ).first()
     if newest is None:
-        return None
-    entries = session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.change_group == newest.change_group)
-        .order_by(AuditEntry.id.desc())
-    ).all()
-    now = utcnow()
-    what: list[str] = []
+        return []
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.change_group == newest.change_group)
+            .order_by(AuditEntry.id.desc())
+        )
+    )
+
+
+def _what(entries: list[AuditEntry]) -> str:
+    what = [str((entry.after or {}).get("_what", entry.entity)) for entry in entries]
+    return "; ".join(dict.fromkeys(reversed(what)))  # a change group says each thing once
+
+
+def undo_clashes(session: Session, user_id: int, tz: ZoneInfo) -> tuple[str, list[Change]]:
+    """What undo would revert, and the changes others made since to what it would put back: a field of
+    it that holds another value now, or a record it created that others changed since. Undo must
+    not overwrite those without asking."""
+    entries = _newest_group(session, user_id)
+    clashes: list[Change] = []
     for entry in entries:
-        record = session.get(_model_for(entry.entity), entry.entity_id)
+        record = session.get(model_for(entry.entity), entry.entity_id)
+        if record is None or entry.entity_id is None or not entry.after:
+            continue
+        version = entry.after.get("version")
+        later = changes_since(
+            session,
+            entry.entity,
+            entry.entity_id,
+            version=version if isinstance(version, int) else None,
+            since=entry.id,
+            skip_group=entry.change_group,
+            tz=tz,
+        )
+        later = [c for c in later or [] if not c.undone]
+        if entry.action == "create":
+            clashes += later
+            continue
+        moved = {
+            f for f in changed_fields(entry.before, entry.after) if not _holds(record, f, entry.after.get(f))
+        }
+        told_of = [c for c in later if c.fields & moved]
+        if moved and not told_of:  # changed with no audited change behind it (an import): still asked
+            at = record.updated_at.astimezone(tz)  # type: ignore[attr-defined]
+            what = say("meanwhile_fields", fields=", ".join(sorted(moved)), record=label(record))
+            told_of = [Change(say("meanwhile_someone"), at, what, moved)]
+        clashes += told_of
+    return _what(entries), clashes
+
+
+def undo_last(session: Session, user_id: int, channel: str, over: bool = False) -> str | None:
+    """Reverts the user's newest change group; returns what it was, or None if there is nothing.
+
+    Only the fields a change set are put back, so a colleague's later change to another field stays;
+    a field someone changed again since is put back only `over` their change (the user said so after
+    `undo_clashes` told them)."""
+    entries = _newest_group(session, user_id)
+    if not entries:
+        return None
+    now = utcnow()
+    for entry in entries:
+        record = session.get(model_for(entry.entity), entry.entity_id)
         if record is None:
             continue
         before = snapshot(record)
         if entry.action == "create":
             record.deleted_at = now  # type: ignore[attr-defined]
         elif entry.before is not None:
-            _restore(record, entry.before)
+            put_back = {
+                f: entry.before.get(f)
+                for f in changed_fields(entry.before, entry.after)
+                if over or _holds(record, f, (entry.after or {}).get(f))
+            }
+            _restore(record, put_back)
         entry.undone_at = now
-        what.append(str((entry.after or {}).get("_what", entry.entity)))
         session.add(
             AuditEntry(
                 user_id=user_id,
@@ -138,4 +210,4 @@ def undo_last(session: Session, user_id: int, channel: str) -> str | None:
             )
         )
     session.flush()
-    return "; ".join(dict.fromkeys(reversed(what)))  # a change group says each thing once
+    return _what(entries)

@@ -103,6 +103,9 @@ class Pending:
     options: list[str] = field(default_factory=list)  # choose: what is offered, in order
     details: list[str] = field(default_factory=list)  # choose: beside each option, what tells them apart
     flag: str = ""  # confirm: set in the slots when the answer is yes
+    seen: dict[str, Any] = field(
+        default_factory=dict
+    )  # confirm, mean: what the question saw (meanwhile.Seen)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v or k in ("kind", "intent")}

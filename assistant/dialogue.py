@@ -7,12 +7,14 @@ the skill again. A message that is clearly a new request drops the open question
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
 from assistant import clauses, corrections, gate, records, support_desk
-from assistant.audit import undo_last
+from assistant.audit import model_for, undo_clashes, undo_last
 from assistant.conversation import Pending
+from assistant.meanwhile import Seen, audit_mark, changed_fields, changes_since, label, seen_of, told
 from assistant.messages import Button, Reply, combined
 from assistant.references import RECORDS, SHOWN_TARGETS, pick, shown_reference
 from assistant.replies import say
@@ -21,6 +23,7 @@ from assistant.skills.support import offer_a_person
 from assistant.turn import Ask, Choose, Confirm, Outcome, Turn
 from intents.parse import Parse, ambiguous
 from intents.parser import Parser
+from storage.models import AuditEntry
 
 FREE_TEXT = {"task", "subject", "notes", "message"}
 VERBATIM = {"message"}  # words sent on to a customer as they were typed, their "?" too
@@ -33,6 +36,10 @@ FOLLOW_UPS = {  # the changes that may follow a change of the same record withou
     "update_contact": ("email", "phone", "title"),
 }
 SMALL_TALK = {"help", "greet", "affirm", "deny", "cancel", "out_of_scope"}
+UNDO_OVER = "_over"  # set once the user said yes to an undo that puts back a field changed since
+# the writes that change a record that exists: a question about one remembers the record's version
+UPDATES = {"update_deal", "update_contact", "complete_task", "snooze_task", "reply_ticket", "close_ticket",
+           "assign_ticket"}  # fmt: skip
 
 
 class Policy:
@@ -145,7 +152,12 @@ class Policy:
             return None
         asked = {**parse.slots, "_text": parse.text, "_said": said}
         turn.state.pending = Pending(
-            "mean", parse.intent, asked, options=names, flag="create" if creates else ""
+            "mean",
+            parse.intent,
+            asked,
+            options=names,
+            flag="create" if creates else "",
+            seen=Seen(audit_mark(turn.session)).to_json(),  # the record is not known until the answer
         )
         buttons = [Button(n, str(i), "choose") for i, n in enumerate(names, 1)]
         if creates:
@@ -175,6 +187,7 @@ class Policy:
                 return None
             return Reply(say("choice_not_understood", n=len(pending.options)), intent=parse.intent)
         turn.state.pending = None
+        turn.answered = pending
         original, said = str(pending.slots["_text"]), str(pending.slots["_said"])
         fixed = self.parser.parse(original.replace(said, choice, 1), turn.now, turn.role)
         return self.run(turn, fixed.intent, {**fixed.slots, gate.SURE: True}, fixed)
@@ -189,6 +202,7 @@ class Policy:
         if pending.kind == "confirm":
             if parse.intent == "affirm":
                 turn.state.pending = None
+                turn.answered = pending
                 return self.run(turn, intent, {**slots, pending.flag: True}, parse)
             corrected = self._corrected(turn, pending, parse, text)
             if corrected is not None:
@@ -293,7 +307,7 @@ class Policy:
         if skill is None:
             return Reply(say("not_understood"))
         savepoint = turn.session.begin_nested()
-        context, changes = turn.context.copy(), turn.audit.changes
+        context, changes, entries = turn.context.copy(), turn.audit.changes, len(turn.audit.entries)
         try:
             outcome = skill(turn, slots)
             done = isinstance(outcome, Reply)
@@ -301,8 +315,12 @@ class Policy:
             outcome = missing.outcome if not isinstance(missing.outcome, str) else Reply(missing.outcome)
             done = False
         wrote = done and turn.audit.changes > changes
-        if wrote and isinstance(outcome, Reply) and self._reads_back(turn, intent, slots):
+        answered, turn.answered = turn.answered, None  # only the run the yes was given to is checked
+        if wrote and isinstance(outcome, Reply) and answered is not None:
+            outcome, done = self._meanwhile(turn, answered, outcome, turn.audit.entries[entries:], slots)
+        if done and wrote and isinstance(outcome, Reply) and self._reads_back(turn, intent, slots):
             # heard, not typed: the write was made only to say exactly what it would save; undone now
+            turn.watched = seen_of(turn.session, turn.audit.entries[entries:])
             outcome, done = gate.read_back(outcome), False
         if done:
             savepoint.commit()
@@ -310,7 +328,79 @@ class Policy:
             # a question or a refusal: nothing of this attempt is kept, not even what it was about
             savepoint.rollback()
             turn.state.context, turn.audit.changes = context, changes
+            del turn.audit.entries[entries:]
         return outcome
+
+    @staticmethod
+    def _meanwhile(
+        turn: Turn, answered: Pending, done: Reply, written: list[AuditEntry], slots: dict[str, Any]
+    ) -> tuple[Outcome, bool]:
+        """The yes to a question, once the write is made (not yet kept): when someone changed the record
+        since the question, a change to a field this write sets is not overwritten (nothing is written,
+        the question is asked again with the news); a change to other fields is kept and told."""
+        seen = Seen.from_json(answered.seen)
+        if seen is None:
+            return done, True
+        clashes, news = [], []
+        for entry in written:
+            if entry.action != "update" or entry.entity_id is None:
+                continue
+            key = f"{entry.entity}:{entry.entity_id}"
+            version = seen.versions.get(key)
+            if version is not None and (entry.before or {}).get("version") == version:
+                continue  # the record is as it was when asked
+            others = changes_since(
+                turn.session,
+                entry.entity,
+                entry.entity_id,
+                version=version,
+                since=seen.since,
+                skip_group=turn.audit.group,
+                tz=turn.tz,
+            )
+            sets = changed_fields(entry.before, entry.after)
+            if others is None:  # the version moved with no audited change behind it (an import)
+                record = turn.session.get(model_for(entry.entity), entry.entity_id)
+                clashes.append(say("meanwhile_unknown", record=label(record) if record else entry.entity))
+            elif any(other.fields & sets for other in others):
+                clashes.append(told(others))
+            elif others:
+                news.append(told(others))
+        if clashes:
+            said = {k: v for k, v in slots.items() if not k.startswith("_")}  # "did you mean" asked no yes
+            question = answered.question or gate.confirmation(
+                Parse("", answered.intent, 1.0, said), turn.now.date()
+            )
+            text = say("meanwhile_ask", changes="; ".join(clashes), question=question)
+            return Confirm(text, answered.flag or gate.SURE), False
+        if news:
+            also = say("meanwhile_also", changes="; ".join(news))
+            done.text, done.plain, done.speech = (
+                f"{done.text}\n{also}",
+                f"{done.plain}\n{also}",
+                f"{done.speech} {also}",
+            )
+        return done, True
+
+    @staticmethod
+    def _watch(turn: Turn, intent: str, slots: dict[str, Any], flag: str) -> Seen:
+        """What a question about a write sees of the records the write would change: the read-back's
+        own (it just made the write and undid it), else the write made once and undone at once."""
+        if turn.watched is not None:
+            watched, turn.watched = turn.watched, None
+            return watched
+        skill = SKILLS.get(intent)
+        if skill is None or intent not in UPDATES:
+            return Seen(audit_mark(turn.session))
+        savepoint = turn.session.begin_nested()
+        context, changes, entries = turn.context.copy(), turn.audit.changes, len(turn.audit.entries)
+        with contextlib.suppress(records.Missing):  # a question: no record to watch
+            skill(turn, {**slots, flag: True})
+        seen = seen_of(turn.session, turn.audit.entries[entries:])
+        savepoint.rollback()
+        turn.state.context, turn.audit.changes = context, changes
+        del turn.audit.entries[entries:]
+        return seen
 
     @staticmethod
     def _reads_back(turn: Turn, intent: str, slots: dict[str, Any]) -> bool:
@@ -340,7 +430,10 @@ class Policy:
                 buttons=buttons,
                 intent=intent,
             )
-        turn.state.pending = Pending("confirm", intent, slots, flag=outcome.flag)
+        seen = self._watch(turn, intent, slots, outcome.flag)
+        turn.state.pending = Pending(
+            "confirm", intent, slots, question=outcome.question, flag=outcome.flag, seen=seen.to_json()
+        )
         buttons = [Button("Yes", "yes", "confirm"), Button("No", "no", "cancel")]
         return Reply(outcome.question, speech=outcome.speech, buttons=buttons, intent=intent)
 
@@ -373,9 +466,15 @@ class Policy:
     def _undo(self, turn: Turn, slots: dict[str, Any]) -> Reply:
         """The last change reverted; when spoken, said first ("Undo the deal Hooli deal?")."""
         assert turn.user is not None
+        over = bool(slots.get(UNDO_OVER))
+        if not over:
+            reverted, clashes = undo_clashes(turn.session, turn.user.id, turn.tz)
+            if clashes:  # someone changed it since: their change is not put back without a yes
+                confirm = Confirm(say("undo_clash", changes=told(clashes), what=reverted), UNDO_OVER)
+                return self._render(turn, "undo", slots, confirm)
         savepoint = turn.session.begin_nested()
-        what = undo_last(turn.session, turn.user.id, turn.channel)
-        if what and self._reads_back(turn, "undo", slots):
+        what = undo_last(turn.session, turn.user.id, turn.channel, over=over)
+        if what and not over and self._reads_back(turn, "undo", slots):
             savepoint.rollback()
             confirm = Confirm(say("read_back_undo", what=what), gate.READ_BACK)
             return self._render(turn, "undo", slots, confirm)

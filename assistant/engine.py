@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from assistant.audit import Recorder
 from assistant.conversation import load_state, lock_conversation, save_state
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 NAMES_CHECK_SECONDS = 2.0
 REFUSED = "refused"  # the intent of a reply to a message refused before its turn (too long, too fast)
 TRIES = 3
+STALE_RETRIES = 1  # a turn that lost an optimistic-locking race runs once more on fresh data
 RETRIED_STATES = ("40P01", "40001")  # deadlock detected, serialization failure
 NAMED: dict[str, tuple[Any, str]] = {
     "accounts": (Account, "account"),
@@ -161,11 +163,21 @@ class Assistant:
 
     def _handle(self, message: Message) -> Reply:
         self._refresh_names()
+        stale = 0
         for attempt in range(TRIES):
             try:
                 with transaction(self.runtime.sessions) as session:
                     reply, created, wrote = self._turn(session, message)
                 break
+            except StaleDataError:
+                # someone else committed a change to a record this turn read and then changed (its
+                # UPDATE matched no row of the version read): rolled back whole, and run once more on
+                # fresh data, where the dialogue sees the other change and says so
+                stale += 1
+                if stale > STALE_RETRIES:
+                    log.warning("turn lost the race for a record twice: %r", message.text)
+                    return Reply(say("record_busy"))
+                log.info("a record changed under the turn; running it again")
             except OperationalError as error:
                 # PostgreSQL chose this turn as a deadlock's victim (two turns moving deals across the same
                 # deal_totals rows) and rolled it back whole: the turn runs again from the start

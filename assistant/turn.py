@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from assistant.audit import Recorder
-from assistant.conversation import Context, ConversationState
+from assistant.conversation import Context, ConversationState, Pending
+from assistant.meanwhile import Seen
 from assistant.messages import Button, Reply
 from storage.models import Customer, User
 
@@ -26,6 +27,8 @@ class Turn:
     state: ConversationState
     audit: Recorder
     spoken: bool = False  # the words were heard: a write is read back before it is made
+    answered: Pending | None = None  # the question this turn's yes answered: what changed since is told
+    watched: Seen | None = None  # what a read-back just saw of the records it would change
 
     @property
     def role(self) -> str:

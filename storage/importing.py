@@ -298,6 +298,8 @@ class _Importer:
                 .where(table.c.id == bindparam("p_id"))
                 .values({key: bindparam(f"p_{key}") for key in keys})
             )
+            if "version" in table.c:  # a record changed by an import is a new version of it too
+                statement = statement.values(version=table.c.version + 1)
             for start in range(0, len(changed), BATCH):
                 batch = changed[start : start + BATCH]
                 self.session.execute(statement, [{f"p_{k}": v for k, v in row.items()} for row in batch])

@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from storage.coltypes import UTCDateTime, utcnow
 
@@ -50,6 +50,18 @@ class Timestamps:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Versioned:
+    """A record people change by conversation: each UPDATE carries `WHERE version = :read` and bumps it
+    (SQLAlchemy's version_id_col), so a change committed by someone else in between makes the flush
+    raise StaleDataError instead of being overwritten; the engine runs the turn again on fresh data."""
+
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
 class User(Timestamps, Base):
@@ -91,7 +103,7 @@ class ChannelIdentity(Base):
     customer: Mapped[Customer | None] = relationship(back_populates="identities")
 
 
-class Account(Timestamps, Base):
+class Account(Versioned, Timestamps, Base):
     __tablename__ = "accounts"
     __table_args__ = (
         Index(
@@ -112,7 +124,7 @@ class Account(Timestamps, Base):
     owner: Mapped[User | None] = relationship()
 
 
-class Contact(Timestamps, Base):
+class Contact(Versioned, Timestamps, Base):
     __tablename__ = "contacts"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -124,7 +136,7 @@ class Contact(Timestamps, Base):
     account: Mapped[Account | None] = relationship()
 
 
-class Deal(Timestamps, Base):
+class Deal(Versioned, Timestamps, Base):
     __tablename__ = "deals"
     __table_args__ = (
         Index("ix_deals_stage_close_date", "stage", "close_date"),
@@ -216,7 +228,7 @@ class Activity(Timestamps, Base):
     user: Mapped[User | None] = relationship()
 
 
-class Task(Timestamps, Base):
+class Task(Versioned, Timestamps, Base):
     """A follow-up or reminder; `due_at` is when the assignee is reminded."""
 
     __tablename__ = "tasks"
@@ -239,7 +251,7 @@ class Task(Timestamps, Base):
     deal: Mapped[Deal | None] = relationship()
 
 
-class Ticket(Timestamps, Base):
+class Ticket(Versioned, Timestamps, Base):
     __tablename__ = "tickets"
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from assistant import records
 from assistant.messages import Reply
@@ -21,6 +25,20 @@ def activity_article(kind: str) -> str:
         "email": say("activity_email"),
         "note": say("activity_note"),
     }[kind]
+
+
+def _touch(turn: Turn, record: Account | Deal, when: datetime) -> None:
+    """Moves the record's last activity forward by a statement of its own: a derived date, not an
+    edit, so it neither bumps the record's version (a rep's pending "move it to won?" is not told
+    "changed meanwhile" because a colleague logged a call) nor fails a turn on a busy account."""
+    model = type(record)
+    column = model.last_activity_at
+    turn.session.execute(
+        update(model)
+        .where(model.id == record.id, column.is_(None) | (column < when))
+        .values(last_activity_at=when)
+    )
+    set_committed_value(record, "last_activity_at", when)
 
 
 def _deal_of(turn: Turn, account: Account) -> Deal | None:
@@ -62,7 +80,7 @@ def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
     turn.session.add(activity)
     for record in (account, deal):
         if record is not None and (record.last_activity_at is None or record.last_activity_at < when):
-            record.last_activity_at = when
+            _touch(turn, record, when)
     who = say("activity_contact_at", contact=contact.name, account=account.name) if contact else account.name
     turn.audit.created(activity, say("undo_activity_logged", activity=activity_article(kind), who=who))
     text = say(

@@ -4,7 +4,8 @@ changes, played against the demo company on SQLite and PostgreSQL (said on Monda
 A conversation may be "spoken": heard by the voice channel, which reads every write back first; or
 held on another "channel" (a web visitor: "channel": "web", "as" their visitor id).
 A turn may be said by someone else ("as", with "customer": true for a customer): a staff reply and the
-customer who reads it are one conversation of the store.
+customer who reads it are one conversation of the store; two members of staff changing one record are
+two conversations of it. A turn may be held on its own "channel", or be "spoken" (on the voice channel).
 A turn: {"say": text, "reply": [fragments], "not": [fragments], "intent": name,
          "store": [{"table", "where": {column: value}, "count": n} | {..., "has": {column: value}}],
          "writes": [tables it may change]}.
@@ -37,8 +38,8 @@ def assistant(runtime: Runtime) -> Iterator[Assistant]:
 def test_conversation(assistant: Assistant, runtime: Runtime, name: str, case: dict[str, Any]) -> None:
     for turn in case["turns"]:
         mark = audit_mark(runtime)
-        spoken = case.get("spoken", False)  # heard by the voice channel: writes are read back first
-        channel = case.get("channel", "voice" if spoken else "terminal")
+        spoken = turn.get("spoken", case.get("spoken", False))  # heard: writes are read back first
+        channel = turn.get("channel", case.get("channel", "voice" if spoken else "terminal"))
         sender = turn.get("as", case["as"])
         customer = turn.get("customer", False) if "as" in turn else case.get("customer", False)
         reply = assistant.handle(
