@@ -1,6 +1,9 @@
 """Every change the assistant makes is recorded (who, channel, before/after) so `undo` can put it back.
 
-One turn is one change group; undo reverts the user's newest group that is not undone yet.
+One turn is one change group; undo reverts the user's newest group that is not undone yet. The log is
+append-only (the database refuses UPDATE and DELETE on audit_log, see migration 0010): an undo is
+recorded as new "undo" rows in the group `undo-<group>`, and whether a group is undone is derived from
+them (`not_undone`), never stored on the rows it undid.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Numeric, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Date, DateTime, Numeric, exists, literal, select
+from sqlalchemy.orm import Session, aliased
 
 from storage.coltypes import UTCDateTime, utcnow
 from storage.models import AuditEntry, Base
 
 SKIP = {"created_at", "updated_at"}
+UNDO_PREFIX = "undo-"  # the change group of the rows that record the undo of group G is "undo-G"
 
 
 def snapshot(record: Base) -> dict[str, Any]:
@@ -92,14 +96,30 @@ def _model_for(table: str) -> type[Base]:
     raise KeyError(table)
 
 
+# --- undone, derived from the append-only log ------------------------------------------------------
+
+
+def undo_group(group: str) -> str:
+    """The change group under which the undo of `group` is recorded."""
+    return f"{UNDO_PREFIX}{group}"
+
+
+def not_undone() -> ColumnElement[bool]:
+    """A condition on AuditEntry: its change group has not been undone (no undo rows recorded for it)."""
+    undo = aliased(AuditEntry)
+    return ~exists().where(
+        undo.action == "undo", undo.change_group == literal(UNDO_PREFIX) + AuditEntry.change_group
+    )
+
+
 def undo_last(session: Session, user_id: int, channel: str) -> str | None:
     """Reverts the user's newest change group; returns what it was, or None if there is nothing."""
     newest = session.scalars(
         select(AuditEntry)
         .where(
             AuditEntry.user_id == user_id,
-            AuditEntry.undone_at.is_(None),
             AuditEntry.action.in_(("create", "update")),
+            not_undone(),
         )
         .order_by(AuditEntry.id.desc())
         .limit(1)
@@ -122,19 +142,17 @@ def undo_last(session: Session, user_id: int, channel: str) -> str | None:
             record.deleted_at = now  # type: ignore[attr-defined]
         elif entry.before is not None:
             _restore(record, entry.before)
-        entry.undone_at = now
         what.append(str((entry.after or {}).get("_what", entry.entity)))
         session.add(
             AuditEntry(
                 user_id=user_id,
                 channel=channel,
-                change_group=f"undo-{entry.change_group}",
+                change_group=undo_group(entry.change_group),
                 action="undo",
                 entity=entry.entity,
                 entity_id=entry.entity_id,
                 before=before,
                 after=snapshot(record),
-                undone_at=now,
             )
         )
     session.flush()

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant.audit import Recorder
+from assistant.audit import Recorder, not_undone
 from assistant.channels import Registry
 from assistant.conversation import ConversationState
 from assistant.messages import Reply
@@ -167,7 +167,7 @@ def _deal_changes(session: Session, since: datetime, field_name: str) -> list[_M
             AuditEntry.entity == "deals",
             AuditEntry.action == "update",
             AuditEntry.at >= since,
-            AuditEntry.undone_at.is_(None),
+            not_undone(),
         )
         .order_by(AuditEntry.at, AuditEntry.id)
     ).all()

@@ -68,23 +68,19 @@ def check_store(runtime: Runtime, checks: list[dict[str, Any]], said: str) -> No
 Changed = set[tuple[str, int]]  # (table, record id)
 
 
-def audit_mark(runtime: Runtime) -> tuple[int, set[int]]:
-    """Where the audit log stands before a turn: its last id and the entries already undone."""
+def audit_mark(runtime: Runtime) -> int:
+    """Where the audit log stands before a turn: its last id (the log is append-only, so what a turn
+    changed, undo included, is in the rows after it)."""
     with runtime.sessions() as session:
-        last = session.scalar(select(func.max(AuditEntry.id))) or 0
-        undone = set(session.scalars(select(AuditEntry.id).where(AuditEntry.undone_at.is_not(None))))
-    return last, undone
+        return session.scalar(select(func.max(AuditEntry.id))) or 0
 
 
-def changed_since(runtime: Runtime, mark: tuple[int, set[int]]) -> Changed:
-    last, undone = mark
+def changed_since(runtime: Runtime, mark: int) -> Changed:
     with runtime.sessions() as session:
         rows = session.execute(
-            select(AuditEntry.id, AuditEntry.entity, AuditEntry.entity_id).where(
-                (AuditEntry.id > last) | AuditEntry.undone_at.is_not(None)
-            )
+            select(AuditEntry.entity, AuditEntry.entity_id).where(AuditEntry.id > mark)
         ).all()
-    return {(entity, entity_id) for id_, entity, entity_id in rows if id_ > last or id_ not in undone}
+    return {(entity, entity_id) for entity, entity_id in rows}
 
 
 def wrong_writes(runtime: Runtime, turn: dict[str, Any], changed: Changed) -> list[str]:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from adapters.cli import reminder_commands
 from adapters.cli.common import common_options
-from assistant.audit import Recorder
+from assistant.audit import Recorder, undo_group
 from assistant.channels import default_registry, take_inbox
 from assistant.conversation import Context, ConversationState
 from assistant.reminders import Schedule, enqueue_due, run_scheduler
@@ -258,21 +258,23 @@ def test_the_weekly_digest_shows_the_pipeline_what_moved_and_what_slipped(world:
     world.deal("Acme Old", acme, dana, stage="won", amount=7_000, close=date(2026, 11, 1))
 
     def audit(days_ago: int, before: dict[str, str], after: dict[str, str], undone: bool = False) -> None:
-        with transaction(world.runtime.sessions) as session:
-            session.add(
-                AuditEntry(
-                    at=NOW - timedelta(days=days_ago),
-                    user_id=dana,
-                    channel="terminal",
-                    change_group=f"g{days_ago}",
-                    action="update",
-                    entity="deals",
-                    entity_id=platform,
-                    before={"name": "Acme Platform", **before},
-                    after={"name": "Acme Platform", **after},
-                    undone_at=NOW if undone else None,
-                )
+        def entry(action: str, group: str, before: dict[str, str], after: dict[str, str]) -> AuditEntry:
+            return AuditEntry(
+                at=NOW - timedelta(days=days_ago),
+                user_id=dana,
+                channel="terminal",
+                change_group=group,
+                action=action,
+                entity="deals",
+                entity_id=platform,
+                before={"name": "Acme Platform", **before},
+                after={"name": "Acme Platform", **after},
             )
+
+        with transaction(world.runtime.sessions) as session:
+            session.add(entry("update", f"g{days_ago}", before, after))
+            if undone:  # undo appends its own rows; the change it reverted is left as it was
+                session.add(entry("undo", undo_group(f"g{days_ago}"), after, before))
 
     audit(
         2,
