@@ -68,8 +68,11 @@ class Recorder:
         self._add("create", record, None, snapshot(record), what)
 
     def updated(self, record: Base, before: dict[str, Any], what: str) -> None:
+        """Records the change from `before`; an update that changed nothing is no change and not logged."""
         self.session.flush()
-        self._add("update", record, before, snapshot(record), what)
+        after = snapshot(record)
+        if after != before:
+            self._add("update", record, before, after, what)
 
     def _add(
         self, action: str, record: Base, before: dict[str, Any] | None, after: dict[str, Any], what: str
@@ -87,6 +90,13 @@ class Recorder:
                 after={**after, "_what": what},
             )
         )
+
+
+def _changed_by(entry: AuditEntry) -> dict[str, Any]:
+    """The values an update changed, as they were before it: undo puts back these and nothing else, so
+    undoing an activity's last_activity_at touch does not revert the deal's stage moved since."""
+    before, after = entry.before or {}, entry.after or {}
+    return {key: value for key, value in before.items() if after.get(key) != value}
 
 
 def _model_for(table: str) -> type[Base]:
@@ -141,7 +151,7 @@ def undo_last(session: Session, user_id: int, channel: str) -> str | None:
         if entry.action == "create":
             record.deleted_at = now  # type: ignore[attr-defined]
         elif entry.before is not None:
-            _restore(record, entry.before)
+            _restore(record, _changed_by(entry))
         what.append(str((entry.after or {}).get("_what", entry.entity)))
         session.add(
             AuditEntry(

@@ -4,9 +4,10 @@ Shared by the engine's own replay (tests/dialogue) and the channels' replays (te
 turns, the same expected replies and store changes, whatever carries them.
 
 **Wrong writes.** Every turn's changes are read from the audit log (records created or changed, and
-changes undone). A turn made a wrong write when it changed a record its checks rule out: in a table
-its checks look for rows in (`count` of 1 or more, or `has`, with a `where`), a record none of those
-rows is; in a table its checks only say `count: 0` of, any record. `"writes": [tables]` says outright
+changes undone; the activity time an activity moves on its account and deal is not counted). A turn
+made a wrong write when it changed a record its checks rule out: in a table its checks look for rows
+in (`count` of 1 or more, or `has`, with a `where`), a record none of those rows is; in a table its
+checks only say `count: 0` of, any record. `"writes": [tables]` says outright
 which tables may change, and then a change anywhere else is wrong too.
 """
 
@@ -75,12 +76,25 @@ def audit_mark(runtime: Runtime) -> int:
         return session.scalar(select(func.max(AuditEntry.id))) or 0
 
 
+TOUCHES = {"last_activity_at", "_what"}  # logging an activity moves its account's and deal's activity time
+
+
 def changed_since(runtime: Runtime, mark: int) -> Changed:
+    """The records the audit log says changed after `mark`; an account or deal whose only change is
+    the time of its last activity (the audit records it with the activity) is not a write of its own."""
     with runtime.sessions() as session:
         rows = session.execute(
-            select(AuditEntry.entity, AuditEntry.entity_id).where(AuditEntry.id > mark)
+            select(AuditEntry.entity, AuditEntry.entity_id, AuditEntry.before, AuditEntry.after).where(
+                AuditEntry.id > mark
+            )
         ).all()
-    return {(entity, entity_id) for entity, entity_id in rows}
+    changed: Changed = set()
+    for entity, entity_id, before, after in rows:
+        before, after = before or {}, after or {}
+        if before and {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)} <= TOUCHES:
+            continue
+        changed.add((entity, entity_id))
+    return changed
 
 
 def wrong_writes(runtime: Runtime, turn: dict[str, Any], changed: Changed) -> list[str]:
