@@ -1,6 +1,9 @@
 """Every change the assistant makes is recorded (who, channel, before/after) so `undo` can put it back.
 
-One turn is one change group; undo reverts the user's newest group that is not undone yet.
+One turn is one change group; undo reverts the user's newest group that is not undone yet. The log is
+append-only (the database refuses UPDATE and DELETE on audit_log, see migration 0010): an undo is
+recorded as new "undo" rows in the group `undo-<group>`, and whether a group is undone is derived from
+them (assistant/undone.py), never stored on the rows it undid.
 """
 
 from __future__ import annotations
@@ -12,15 +15,18 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, DateTime, Numeric, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Date, DateTime, Numeric, select, update
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from assistant.meanwhile import Change, changed_fields, changes_since, label
 from assistant.replies import say
+from assistant.undone import not_undone, undo_group
 from storage.coltypes import UTCDateTime, utcnow
 from storage.models import AuditEntry, Base
 
 SKIP = {"created_at", "updated_at"}
+DERIVED = {"last_activity_at"}  # moved by logging activities, not edited by anyone
 
 
 def snapshot(record: Base) -> dict[str, Any]:
@@ -58,11 +64,22 @@ def _holds(record: Base, key: str, value: Any) -> bool:
 
 def _restore(record: Base, values: dict[str, Any]) -> None:
     columns = {c.key: c for c in record.__table__.columns}
+    derived: dict[str, Any] = {}
     for key, value in values.items():
         column = columns.get(key)
         if column is None or key in ("id", "version", *SKIP):  # the version only ever goes up
             continue
-        setattr(record, key, _loaded(column, value))
+        if key in DERIVED:
+            derived[key] = _loaded(column, value)
+        else:
+            setattr(record, key, _loaded(column, value))
+    if derived:  # by a statement of its own, as the activity moved it: no new version (skills/activities)
+        model = type(record)
+        session = object_session(record)
+        assert session is not None
+        session.execute(update(model).where(model.id == record.id).values(**derived))  # type: ignore[attr-defined]
+        for key, value in derived.items():
+            set_committed_value(record, key, value)
 
 
 @dataclass
@@ -79,8 +96,11 @@ class Recorder:
         self._add("create", record, None, snapshot(record), what)
 
     def updated(self, record: Base, before: dict[str, Any], what: str) -> None:
+        """Records the change from `before`; an update that changed nothing is no change and not logged."""
         self.session.flush()
-        self._add("update", record, before, snapshot(record), what)
+        after = snapshot(record)
+        if after != before:
+            self._add("update", record, before, after, what)
 
     def _add(
         self, action: str, record: Base, before: dict[str, Any] | None, after: dict[str, Any], what: str
@@ -100,6 +120,13 @@ class Recorder:
         self.session.add(entry)
 
 
+def _changed_by(entry: AuditEntry) -> set[str]:
+    """Every column an update set to another value, bookkeeping ones too: undoing a logged call puts
+    the deal's last activity back (if no later activity moved it) as well as what a user sees."""
+    before, after = entry.before or {}, entry.after or {}
+    return {key for key, value in before.items() if key in after and after[key] != value}
+
+
 def model_for(table: str) -> type[Base]:
     for mapper in Base.registry.mappers:
         if mapper.class_.__tablename__ == table:
@@ -113,8 +140,8 @@ def _newest_group(session: Session, user_id: int) -> list[AuditEntry]:
         select(AuditEntry)
         .where(
             AuditEntry.user_id == user_id,
-            AuditEntry.undone_at.is_(None),
             AuditEntry.action.in_(("create", "update")),
+            not_undone(),
         )
         .order_by(AuditEntry.id.desc())
         .limit(1)
@@ -189,24 +216,24 @@ def undo_last(session: Session, user_id: int, channel: str, over: bool = False) 
         if entry.action == "create":
             record.deleted_at = now  # type: ignore[attr-defined]
         elif entry.before is not None:
+            after = entry.after or {}
             put_back = {
                 f: entry.before.get(f)
-                for f in changed_fields(entry.before, entry.after)
-                if over or _holds(record, f, (entry.after or {}).get(f))
+                for f in _changed_by(entry)
+                if _holds(record, f, after.get(f)) or (over and f in changed_fields(entry.before, after))
             }
             _restore(record, put_back)
-        entry.undone_at = now
+        session.flush()  # the write raises the record's version: the undo row records it as stored
         session.add(
             AuditEntry(
                 user_id=user_id,
                 channel=channel,
-                change_group=f"undo-{entry.change_group}",
+                change_group=undo_group(entry.change_group),
                 action="undo",
                 entity=entry.entity,
                 entity_id=entry.entity_id,
                 before=before,
                 after=snapshot(record),
-                undone_at=now,
             )
         )
     session.flush()

@@ -29,6 +29,7 @@ from assistant.schedule import Schedule
 from assistant.skills.pipeline import pipeline_report, query_deals
 from assistant.skills.tasks import list_tasks
 from assistant.turn import Turn
+from assistant.undone import not_undone
 from assistant.when import zone_of
 from storage.models import AuditEntry, Deal, User
 from storage.pipeline import default_pipeline
@@ -167,7 +168,7 @@ def _deal_changes(session: Session, since: datetime, field_name: str) -> list[_M
             AuditEntry.entity == "deals",
             AuditEntry.action == "update",
             AuditEntry.at >= since,
-            AuditEntry.undone_at.is_(None),
+            not_undone(),
         )
         .order_by(AuditEntry.at, AuditEntry.id)
     ).all()

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assistant.replies import say
+from assistant.undone import undo_group, undone_group
 from storage.models import AuditEntry, Base, User
 
 NOT_FIELDS = {"id", "version", "created_at", "updated_at", "last_activity_at", "_what"}
@@ -114,18 +115,23 @@ def _change(session: Session, entry: AuditEntry, tz: ZoneInfo) -> Change:
     who = user.name if user is not None else say("meanwhile_someone")
     at = entry.at.astimezone(tz)
     what = str((entry.after or {}).get("_what") or say("meanwhile_undone", what=_undone_what(session, entry)))
-    return Change(who, at, what, changed_fields(entry.before, entry.after), entry.undone_at is not None)
+    taken_back = session.scalar(
+        select(AuditEntry.id).where(
+            AuditEntry.action == "undo", AuditEntry.change_group == undo_group(entry.change_group)
+        )
+    )
+    return Change(who, at, what, changed_fields(entry.before, entry.after), taken_back is not None)
 
 
 def _undone_what(session: Session, entry: AuditEntry) -> str:
     """An undo's entry has no words of its own: those of the change it put back."""
+    group = undone_group(entry.change_group)
     undone = session.scalars(
         select(AuditEntry.after)
         .where(
             AuditEntry.entity == entry.entity,
             AuditEntry.entity_id == entry.entity_id,
-            AuditEntry.id < entry.id,
-            AuditEntry.undone_at.is_not(None),
+            AuditEntry.change_group == group,
             AuditEntry.action.in_(("create", "update")),
         )
         .order_by(AuditEntry.id.desc())

@@ -316,7 +316,11 @@ class Conversation(Base):
 
 
 class AuditEntry(Base):
-    """One change to one record: enough (before and after) for undo to put it back."""
+    """One change to one record: enough (before and after) for undo to put it back.
+
+    Append-only: the database refuses UPDATE and DELETE on these rows (migration 0010). An undo is new
+    rows of action "undo"; see assistant.undone.not_undone for how "undone" is derived.
+    """
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_user_at", "user_id", "at"),)
@@ -325,12 +329,11 @@ class AuditEntry(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     channel: Mapped[str] = mapped_column(String(20))
     change_group: Mapped[str] = mapped_column(String(40), index=True)
-    action: Mapped[str] = mapped_column(String(20))  # create, update, delete, import
+    action: Mapped[str] = mapped_column(String(20))  # create, update, undo, import, link, ...
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[int | None] = mapped_column(Integer)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    undone_at: Mapped[datetime | None] = mapped_column()
 
 
 class OutboxMessage(Base):

@@ -4,9 +4,10 @@ Shared by the engine's own replay (tests/dialogue) and the channels' replays (te
 turns, the same expected replies and store changes, whatever carries them.
 
 **Wrong writes.** Every turn's changes are read from the audit log (records created or changed, and
-changes undone). A turn made a wrong write when it changed a record its checks rule out: in a table
-its checks look for rows in (`count` of 1 or more, or `has`, with a `where`), a record none of those
-rows is; in a table its checks only say `count: 0` of, any record. `"writes": [tables]` says outright
+changes undone; the activity time an activity moves on its account and deal is not counted). A turn
+made a wrong write when it changed a record its checks rule out: in a table its checks look for rows
+in (`count` of 1 or more, or `has`, with a `where`), a record none of those rows is; in a table its
+checks only say `count: 0` of, any record. `"writes": [tables]` says outright
 which tables may change, and then a change anywhere else is wrong too.
 """
 
@@ -68,23 +69,32 @@ def check_store(runtime: Runtime, checks: list[dict[str, Any]], said: str) -> No
 Changed = set[tuple[str, int]]  # (table, record id)
 
 
-def audit_mark(runtime: Runtime) -> tuple[int, set[int]]:
-    """Where the audit log stands before a turn: its last id and the entries already undone."""
+def audit_mark(runtime: Runtime) -> int:
+    """Where the audit log stands before a turn: its last id (the log is append-only, so what a turn
+    changed, undo included, is in the rows after it)."""
     with runtime.sessions() as session:
-        last = session.scalar(select(func.max(AuditEntry.id))) or 0
-        undone = set(session.scalars(select(AuditEntry.id).where(AuditEntry.undone_at.is_not(None))))
-    return last, undone
+        return session.scalar(select(func.max(AuditEntry.id))) or 0
 
 
-def changed_since(runtime: Runtime, mark: tuple[int, set[int]]) -> Changed:
-    last, undone = mark
+TOUCHES = {"last_activity_at", "_what"}  # logging an activity moves its account's and deal's activity time
+
+
+def changed_since(runtime: Runtime, mark: int) -> Changed:
+    """The records the audit log says changed after `mark`; an account or deal whose only change is
+    the time of its last activity (the audit records it with the activity) is not a write of its own."""
     with runtime.sessions() as session:
         rows = session.execute(
-            select(AuditEntry.id, AuditEntry.entity, AuditEntry.entity_id).where(
-                (AuditEntry.id > last) | AuditEntry.undone_at.is_not(None)
+            select(AuditEntry.entity, AuditEntry.entity_id, AuditEntry.before, AuditEntry.after).where(
+                AuditEntry.id > mark
             )
         ).all()
-    return {(entity, entity_id) for id_, entity, entity_id in rows if id_ > last or id_ not in undone}
+    changed: Changed = set()
+    for entity, entity_id, before, after in rows:
+        before, after = before or {}, after or {}
+        if before and {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)} <= TOUCHES:
+            continue
+        changed.add((entity, entity_id))
+    return changed
 
 
 def wrong_writes(runtime: Runtime, turn: dict[str, Any], changed: Changed) -> list[str]:

@@ -29,7 +29,8 @@ from telegram import BotCommand, CallbackQuery, LinkPreviewOptions, ReplyParamet
 from telegram import Message as TgMessage
 from telegram.constants import ChatType, MessageEntityType, ParseMode
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, TypeHandler
+from telegram.request import HTTPXRequest
 
 from adapters.telegram.lanes import Lanes
 from adapters.telegram.render import CHOSEN, ButtonValues, chosen_keyboard, chunks, pressed_label
@@ -95,11 +96,16 @@ class TelegramBot:
         hide_token(settings.token)  # first: building the bot logs its URLs
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
-            .token(settings.token)
-            .base_url(settings.api_url)
-            .base_file_url(settings.file_url)
+            .bot(
+                _TolerantBot(
+                    settings.token,
+                    base_url=settings.api_url,
+                    base_file_url=settings.file_url,
+                    request=HTTPXRequest(connection_pool_size=256),  # as ApplicationBuilder makes them
+                    get_updates_request=HTTPXRequest(connection_pool_size=1, read_timeout=POLL_TIMEOUT + 10),
+                )
+            )
             .concurrent_updates(False)  # the lanes order and spread them
-            .get_updates_read_timeout(POLL_TIMEOUT + 10)
             .build()
         )
         self.application.add_handler(TypeHandler(Update, self._on_update))
@@ -523,6 +529,35 @@ class TelegramBot:
     def _without_mention(self, text: str) -> str:
         mention = f"@{self.username}"
         return " ".join(text.replace(mention, " ").split()) if self.username else text.strip()
+
+
+class _TolerantBot(ExtBot[None]):
+    """An ExtBot that reads each polled update on its own. python-telegram-bot reads a getUpdates answer
+    as a whole: one update it cannot read (a key missing, a value of the wrong type, a shape from a newer
+    Bot API) fails the whole batch, which it then asks for again, forever, and the bot answers nobody.
+    Here such an update is passed on as an empty one with its id, which the bot skips and confirms."""
+
+    __slots__ = ()
+
+    async def _post(
+        self, endpoint: str, data: dict[str, Any] | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        result = await super()._post(endpoint, data, *args, **kwargs)
+        if endpoint == "getUpdates" and isinstance(result, list):
+            return [_readable(update, self) for update in result]
+        return result
+
+
+def _readable(update: Any, bot: ExtBot[None]) -> Any:
+    """The update as it came when python-telegram-bot can read it, else only its id."""
+    try:
+        Update.de_json(update, bot)
+    except Exception as error:
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            raise  # without an id the update cannot even be skipped: Telegram never sends one
+        log.warning("skipped Telegram update %s: unreadable (%s)", update["update_id"], type(error).__name__)
+        return {"update_id": update["update_id"]}
+    return update
 
 
 class _HiddenToken(logging.Filter):

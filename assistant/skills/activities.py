@@ -9,6 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from assistant import records
+from assistant.audit import snapshot
 from assistant.messages import Reply
 from assistant.replies import day, say
 from assistant.skills.naming import cased_account
@@ -78,11 +79,14 @@ def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
         notes=slots.get("notes"),
     )
     turn.session.add(activity)
+    who = say("activity_contact_at", contact=contact.name, account=account.name) if contact else account.name
+    logged = say("undo_activity_logged", activity=activity_article(kind), who=who)
+    turn.audit.created(activity, logged)
     for record in (account, deal):
         if record is not None and (record.last_activity_at is None or record.last_activity_at < when):
+            before = snapshot(record)
             _touch(turn, record, when)
-    who = say("activity_contact_at", contact=contact.name, account=account.name) if contact else account.name
-    turn.audit.created(activity, say("undo_activity_logged", activity=activity_article(kind), who=who))
+            turn.audit.updated(record, before, logged)  # audited too, and undone with the activity
     text = say(
         "logged",
         activity=activity_article(kind),

@@ -173,7 +173,6 @@ def build(
                 "entity_id": None,
                 "before": None,
                 "after": summary.to_json(),
-                "undone_at": None,
             }
         ],
     )

@@ -23,6 +23,7 @@ from assistant.reminders import Schedule, enqueue_due, run_scheduler
 from assistant.runtime import Runtime
 from assistant.skills.tasks import snooze_task
 from assistant.turn import Turn
+from assistant.undone import undo_group
 from assistant.when import local
 from storage.db import transaction
 from storage.models import AuditEntry, Conversation, Deal, OutboxMessage, Task, User
@@ -258,21 +259,23 @@ def test_the_weekly_digest_shows_the_pipeline_what_moved_and_what_slipped(world:
     world.deal("Acme Old", acme, dana, stage="won", amount=7_000, close=date(2026, 11, 1))
 
     def audit(days_ago: int, before: dict[str, str], after: dict[str, str], undone: bool = False) -> None:
-        with transaction(world.runtime.sessions) as session:
-            session.add(
-                AuditEntry(
-                    at=NOW - timedelta(days=days_ago),
-                    user_id=dana,
-                    channel="terminal",
-                    change_group=f"g{days_ago}",
-                    action="update",
-                    entity="deals",
-                    entity_id=platform,
-                    before={"name": "Acme Platform", **before},
-                    after={"name": "Acme Platform", **after},
-                    undone_at=NOW if undone else None,
-                )
+        def entry(action: str, group: str, before: dict[str, str], after: dict[str, str]) -> AuditEntry:
+            return AuditEntry(
+                at=NOW - timedelta(days=days_ago),
+                user_id=dana,
+                channel="terminal",
+                change_group=group,
+                action=action,
+                entity="deals",
+                entity_id=platform,
+                before={"name": "Acme Platform", **before},
+                after={"name": "Acme Platform", **after},
             )
+
+        with transaction(world.runtime.sessions) as session:
+            session.add(entry("update", f"g{days_ago}", before, after))
+            if undone:  # undo appends its own rows; the change it reverted is left as it was
+                session.add(entry("undo", undo_group(f"g{days_ago}"), after, before))
 
     audit(
         2,
