@@ -9,7 +9,8 @@ enqueueing the same moment twice changes nothing. Workers then:
    SQLite every transaction holds the write lock (storage/db.py), so there is one writer at a time;
 2. send: for a store channel the row is marked sent, only if this worker still holds it, in
    the same transaction that writes the delivery (exactly once); any other channel is sent first and
-   marked after (at-least-once, the key passed along for de-duplication: assistant/channels.py);
+   marked after (at-least-once, the key passed along for de-duplication: assistant/channels.py; Slack
+   looks for the key in the DM before sending a row claimed again, which makes it exactly-once);
 3. a failed send keeps the row pending with `next_attempt_at` pushed out exponentially and the error in
    `last_error`: never dropped. A worker that dies after claiming leaves its rows leased; once
    `lease_until` has passed any worker claims them again.
@@ -141,6 +142,7 @@ class Claimed:
     channel: str
     attempts: int
     payload: dict[str, Any]
+    created_at: datetime | None = None
 
 
 @dataclass
@@ -193,6 +195,7 @@ class Dispatcher:
                     OutboxMessage.channel,
                     OutboxMessage.attempts,
                     OutboxMessage.payload,
+                    OutboxMessage.created_at,
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -239,6 +242,8 @@ class Dispatcher:
             user_id=row.user_id,
             reply=Reply.from_json(row.payload["reply"]),
             worker=self.worker,
+            attempts=row.attempts,
+            created_at=row.created_at,
         )
 
     def _mark_sent(self, session: Session, ids: Sequence[int]) -> set[int]:
