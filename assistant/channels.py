@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -50,6 +50,7 @@ class Outgoing:
     worker: str = ""
     attempts: int = 1  # this is the n-th claim of the row: above 1, an earlier send may have gone out
     created_at: datetime | None = None  # when the row was enqueued: no send of it can be older
+    data: dict[str, Any] = field(default_factory=dict)  # the row's whole payload (an inbound message's)
 
 
 class Channel(Protocol):

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 BATCH = 100
 BURST = 1000  # enqueued at once: time to refresh the planner's statistics (PostgreSQL)
 LEASE = timedelta(seconds=60)
+LEASE_ENV = "CRM_OUTBOX_LEASE_SECONDS"  # how long a killed worker's rows wait before another takes them
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 ERROR_CHARS = 2000
@@ -129,6 +130,21 @@ def backoff(attempts: int, base: timedelta = BACKOFF_BASE, cap: timedelta = BACK
     return min(delay, cap)
 
 
+def lease_from_env() -> timedelta:
+    """The lease `CRM_OUTBOX_LEASE_SECONDS` sets (a positive number), else a minute. It must outlast the
+    slowest send: a shorter one lets another worker take a row whose send is still under way."""
+    value = os.environ.get(LEASE_ENV, "").strip()
+    try:
+        seconds = float(value) if value else 0.0
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
+        if value:
+            log.warning("%s=%r is not a positive number of seconds; using %s", LEASE_ENV, value, LEASE)
+        return LEASE
+    return timedelta(seconds=seconds)
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -153,7 +169,7 @@ class Dispatcher:
     channels: Registry = field(default_factory=default_registry)
     worker: str = field(default_factory=worker_name)
     batch: int = BATCH
-    lease: timedelta = LEASE
+    lease: timedelta = field(default_factory=lease_from_env)
     backoff_base: timedelta = BACKOFF_BASE
     backoff_max: timedelta = BACKOFF_MAX
     clock: Callable[[], datetime] | None = None
@@ -240,10 +256,11 @@ class Dispatcher:
             channel=row.channel,
             recipient=str(row.payload.get("recipient", "")),
             user_id=row.user_id,
-            reply=Reply.from_json(row.payload["reply"]),
+            reply=Reply.from_json(row.payload["reply"]) if "reply" in row.payload else Reply(""),
             worker=self.worker,
             attempts=row.attempts,
             created_at=row.created_at,
+            data=row.payload,
         )
 
     def _mark_sent(self, session: Session, ids: Sequence[int]) -> set[int]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -33,6 +33,7 @@ from assistant.support_notices import SUPPORT_CHANNEL
 
 log = logging.getLogger(__name__)
 METADATA_EVENT = "crm_outbox"
+REPLY_EVENT = "crm_reply"  # the metadata of an answer to a message: its key is the message's id
 HISTORY_PAGE = 200  # messages per conversations.history call (Slack allows up to 999)
 HISTORY_PAGES = 10  # a DM with more bot posts than this since the row was enqueued is not searched further
 CLOCK_SKEW = timedelta(minutes=5)  # the store's clock and Slack's may differ: look a little further back
@@ -72,12 +73,15 @@ class SlackChannel(OutputChannel):
 
     def posted_before(self, message: Outgoing) -> bool:
         """Whether the DM holds a post carrying `message.key`, made since the row was enqueued."""
-        channel = message.recipient
+        return self.in_history(message.recipient, METADATA_EVENT, message.key, message.created_at)
+
+    def in_history(self, where: str, event_type: str, key: str, since: datetime | None) -> bool:
+        """Whether a conversation (a channel id, or a user id for the app's DM with them) holds a post
+        of this app's whose metadata is `event_type` with this key, posted since `since`."""
+        channel = where
         if not channel.startswith(("D", "C", "G")):  # a user id: the app's DM with them
-            channel = self.client.conversations_open(users=message.recipient)["channel"]["id"]
-        oldest = "0"
-        if message.created_at is not None:
-            oldest = f"{(message.created_at - CLOCK_SKEW).timestamp():.6f}"
+            channel = self.client.conversations_open(users=where)["channel"]["id"]
+        oldest = f"{(since - CLOCK_SKEW).timestamp():.6f}" if since is not None else "0"
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
             page = self.client.conversations_history(
@@ -86,14 +90,14 @@ class SlackChannel(OutputChannel):
             for posted in page.get("messages") or []:
                 data = posted.get("metadata") or {}
                 if (
-                    data.get("event_type") == METADATA_EVENT
-                    and (data.get("event_payload") or {}).get("key") == message.key
+                    data.get("event_type") == event_type
+                    and (data.get("event_payload") or {}).get("key") == key
                 ):
                     return True
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
             if not page.get("has_more") or not cursor:
                 return False
-        log.warning("%s: gave up searching the DM %s after %d pages", message.key, channel, HISTORY_PAGES)
+        log.warning("%s: gave up searching %s after %d pages", key, channel, HISTORY_PAGES)
         return False
 
     def send_reply(self, recipient: str, reply: Reply, key: str | None = None) -> None:
