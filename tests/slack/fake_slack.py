@@ -284,6 +284,7 @@ def post(
     secret: str = SIGNING_SECRET,
     timestamp: int | None = None,
     headers: dict[str, str] | None = None,
+    timeout: float = 10.0,
 ) -> Answer:
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     request = urllib.request.Request(
@@ -299,7 +300,7 @@ def post(
     )
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return Answer(response.status, response.read().decode(), time.monotonic() - started)
     except urllib.error.HTTPError as error:
         return Answer(error.code, error.read().decode(), time.monotonic() - started)
