@@ -77,6 +77,7 @@ class SlackBot:
         self.channel = SlackChannel(self.client)
         self.people = SlackPeople(self.client)
         self.recent = RecentKeys()
+        self.inbox = inbox.Inbox(assistant.runtime, CHANNEL)
         self.app = App(
             client=self.client,  # carries the bot token
             signing_secret=settings.signing_secret or "",
@@ -98,7 +99,7 @@ class SlackBot:
         asked = _asked(event)
         if asked is not None:
             try:
-                inbox.receive(self.assistant.runtime, CHANNEL, _message_id(event), asked)
+                self.inbox.receive(_message_id(event), asked)
             except Exception:
                 log.exception("could not record a Slack message; Slack will send it again")
                 return
@@ -228,10 +229,7 @@ class SlackBot:
             return None
         self._send(reply, where, user, key if inbound else None)
         if inbound and key is not None:
-            try:
-                inbox.done(self.assistant.runtime, CHANNEL, key)
-            except Exception:  # the row falls due later and its recovery finds the reply in the conversation
-                log.exception("could not mark %s answered", key)
+            self.inbox.done(key)
         return reply
 
     def _turn(self, user: str, text: str, key: str | None, context: dict[str, Any]) -> Reply:
