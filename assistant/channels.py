@@ -9,7 +9,9 @@ Two kinds of channel give two guarantees:
 - A `Channel` (Slack, Telegram: a network call, an adapter's) is sent first and marked after, with no
   database session, so a worker that dies in between lets another worker send again once its lease ran
   out: at-least-once. Such a channel passes `Outgoing.key` along (message metadata, a header, its own
-  sent-keys table) so that the platform or the channel drops the repeat.
+  sent-keys table) so that the platform or the channel drops the repeat. A channel that can read the
+  conversation back (Slack) makes it effectively exactly-once: a row claimed again (`attempts` > 1)
+  is looked for in the conversation since `created_at`, and marked sent instead of sent twice.
 
 Routing: a user is reached on the first registered channel, in order of registration, for which they
 have a chat identity (`ChannelIdentity`), else on the registry's fallback channel by e-mail.
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -45,6 +48,9 @@ class Outgoing:
     user_id: int | None
     reply: Reply
     worker: str = ""
+    attempts: int = 1  # this is the n-th claim of the row: above 1, an earlier send may have gone out
+    created_at: datetime | None = None  # when the row was enqueued: no send of it can be older
+    data: dict[str, Any] = field(default_factory=dict)  # the row's whole payload (an inbound message's)
 
 
 class Channel(Protocol):

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from assistant import inbox
 from assistant.audit import Recorder
 from assistant.conversation import load_state, lock_conversation, save_state
 from assistant.dialogue import Policy
@@ -274,6 +275,8 @@ class Assistant:
         now = self.runtime.now().astimezone(tz)
         turn = Turn(session, user, customer, message.channel, now, tz, state, recorder, message.spoken)
         reply = self.policy.respond(turn, message.text)
+        if message.message_id:  # with the turn, or not at all: what a recovery of the message posts
+            inbox.answered(session, message.channel, message.message_id, reply)
         save_state(conversation, state)
         session.flush()
         wrote = recorder.changes > 0 or reply.intent == "undo"

@@ -9,7 +9,8 @@ enqueueing the same moment twice changes nothing. Workers then:
    SQLite every transaction holds the write lock (storage/db.py), so there is one writer at a time;
 2. send: for a store channel the row is marked sent, only if this worker still holds it, in
    the same transaction that writes the delivery (exactly once); any other channel is sent first and
-   marked after (at-least-once, the key passed along for de-duplication: assistant/channels.py);
+   marked after (at-least-once, the key passed along for de-duplication: assistant/channels.py; Slack
+   looks for the key in the DM before sending a row claimed again, which makes it exactly-once);
 3. a failed send keeps the row pending with `next_attempt_at` pushed out exponentially and the error in
    `last_error`: never dropped. A worker that dies after claiming leaves its rows leased; once
    `lease_until` has passed any worker claims them again.
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 BATCH = 100
 BURST = 1000  # enqueued at once: time to refresh the planner's statistics (PostgreSQL)
 LEASE = timedelta(seconds=60)
+LEASE_ENV = "CRM_OUTBOX_LEASE_SECONDS"  # how long a killed worker's rows wait before another takes them
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 ERROR_CHARS = 2000
@@ -128,6 +130,21 @@ def backoff(attempts: int, base: timedelta = BACKOFF_BASE, cap: timedelta = BACK
     return min(delay, cap)
 
 
+def lease_from_env() -> timedelta:
+    """The lease `CRM_OUTBOX_LEASE_SECONDS` sets (a positive number), else a minute. It must outlast the
+    slowest send: a shorter one lets another worker take a row whose send is still under way."""
+    value = os.environ.get(LEASE_ENV, "").strip()
+    try:
+        seconds = float(value) if value else 0.0
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
+        if value:
+            log.warning("%s=%r is not a positive number of seconds; using %s", LEASE_ENV, value, LEASE)
+        return LEASE
+    return timedelta(seconds=seconds)
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -141,6 +158,7 @@ class Claimed:
     channel: str
     attempts: int
     payload: dict[str, Any]
+    created_at: datetime | None = None
 
 
 @dataclass
@@ -151,7 +169,7 @@ class Dispatcher:
     channels: Registry = field(default_factory=default_registry)
     worker: str = field(default_factory=worker_name)
     batch: int = BATCH
-    lease: timedelta = LEASE
+    lease: timedelta = field(default_factory=lease_from_env)
     backoff_base: timedelta = BACKOFF_BASE
     backoff_max: timedelta = BACKOFF_MAX
     clock: Callable[[], datetime] | None = None
@@ -193,6 +211,7 @@ class Dispatcher:
                     OutboxMessage.channel,
                     OutboxMessage.attempts,
                     OutboxMessage.payload,
+                    OutboxMessage.created_at,
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -237,8 +256,11 @@ class Dispatcher:
             channel=row.channel,
             recipient=str(row.payload.get("recipient", "")),
             user_id=row.user_id,
-            reply=Reply.from_json(row.payload["reply"]),
+            reply=Reply.from_json(row.payload["reply"]) if "reply" in row.payload else Reply(""),
             worker=self.worker,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            data=row.payload,
         )
 
     def _mark_sent(self, session: Session, ids: Sequence[int]) -> set[int]:

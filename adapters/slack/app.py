@@ -5,6 +5,13 @@ on its thread pool; the slash command and the buttons acknowledge in `ack` and r
 listener. A retried event (Slack retries when it saw no acknowledgement in 3 s) carries the same
 channel and timestamp, which is the message id the assistant remembers per conversation, so it is
 answered once even when the retry reaches another process; a per-process list drops it sooner.
+
+Slack never sends an acknowledged event again, so a message (a DM, a mention) is written into the inbox
+(assistant/inbox.py) by a listener middleware, before Bolt acknowledges it; if the store cannot take
+it, it is not acknowledged and Slack retries. A process killed after the acknowledgement leaves the
+inbox row pending, and `InboundRecovery` (the outbox channel "slack-inbound") finishes it on any
+process: runs the turn if none was applied, and posts the reply unless the conversation shows it (each
+answer carries the message id as metadata). So each message gets exactly one reply.
 """
 
 from __future__ import annotations
@@ -23,10 +30,12 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from adapters.recent import RecentKeys
 from adapters.slack.blocks import ACTION_PREFIX, answered_blocks, button_owner, render
-from adapters.slack.channel import SlackChannel
+from adapters.slack.channel import REPLY_EVENT, SlackChannel
 from adapters.slack.people import SlackPeople
 from adapters.slack.settings import SlackSettings
 from adapters.slack.text import unformat
+from assistant import inbox
+from assistant.channels import Outgoing
 from assistant.engine import REFUSED, Assistant
 from assistant.limits import MAX_MESSAGE_CHARS
 from assistant.messages import Message, Reply
@@ -68,6 +77,7 @@ class SlackBot:
         self.channel = SlackChannel(self.client)
         self.people = SlackPeople(self.client)
         self.recent = RecentKeys()
+        self.inbox = inbox.Inbox(assistant.runtime, CHANNEL)
         self.app = App(
             client=self.client,  # carries the bot token
             signing_secret=settings.signing_secret or "",
@@ -75,35 +85,68 @@ class SlackBot:
             listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-turn"),
             logger=logging.getLogger("slack_bolt"),
         )
-        self.app.event("message")(self.on_message)
-        self.app.event("app_mention")(self.on_mention)
+        self.app.event("message", middleware=[self.receive])(self.on_message)
+        self.app.event("app_mention", middleware=[self.receive])(self.on_mention)
         self.app.command("/crm")(ack=self.acknowledge, lazy=[self.on_command])
         self.app.action(re.compile(f"^{ACTION_PREFIX}"))(ack=self.acknowledge, lazy=[self.on_button])
         self.app.error(self.on_error)
 
     # --- listeners ------------------------------------------------------------------------------------
 
+    def receive(self, event: dict[str, Any], next: Callable[[], None]) -> None:
+        """Before the acknowledgement: a message this app answers is written into the inbox. If the store
+        cannot take it the listener is not run, Slack gets no 200 and sends the event again."""
+        asked = _asked(event)
+        if asked is not None:
+            try:
+                self.inbox.receive(_message_id(event), asked)
+            except Exception:
+                log.exception("could not record a Slack message; Slack will send it again")
+                return
+        next()
+
     def on_message(self, event: dict[str, Any], context: dict[str, Any], request: BoltRequest) -> None:
         """A direct message to the app; channel messages reach it only as mentions."""
-        if event.get("channel_type") != "im" or event.get("subtype") not in HANDLED_SUBTYPES:
-            return
-        user, channel, text = _text(event, "user"), _text(event, "channel"), event.get("text") or ""
-        if event.get("bot_id") or user is None or channel is None or not isinstance(text, str):
+        asked = _asked(event)
+        if asked is None or event.get("type") != "message":
             return
         self._note_retry(request)
-        where = Where(channel=channel, thread_ts=_text(event, "thread_ts"))
-        self._answer(user, text, _message_id(event), where, context)
+        where = Where(channel=asked["channel"], thread_ts=asked.get("thread_ts"))
+        self._answer(asked["user"], asked["text"], _message_id(event), where, context, inbound=True)
 
     def on_mention(self, event: dict[str, Any], context: dict[str, Any], request: BoltRequest) -> None:
         """@crm in a channel: answered in a thread under the message."""
-        user, channel, text = _text(event, "user"), _text(event, "channel"), event.get("text") or ""
-        thread = _text(event, "thread_ts") or _text(event, "ts")
-        if user is None or channel is None or thread is None or not isinstance(text, str):
+        asked = _asked(event)
+        if asked is None or event.get("type") != "app_mention":
             return  # not a message a person wrote (or not one this app can read)
-        if channel.startswith("D") or event.get("bot_id"):
-            return  # a mention inside a DM is also a DM message, answered there
         self._note_retry(request)
-        self._answer(user, text, _message_id(event), Where(channel=channel, thread_ts=thread), context)
+        where = Where(channel=asked["channel"], thread_ts=asked.get("thread_ts"))
+        self._answer(asked["user"], asked["text"], _message_id(event), where, context, inbound=True)
+
+    def recover(self, message: Outgoing) -> None:
+        """An inbox row whose process died before its reply was out (the outbox hands it over once due):
+        the turn runs unless it was applied, and its reply is posted unless the conversation shows it.
+        Raises when Slack refuses, so that the outbox tries again later."""
+        asked = message.data.get("message") or {}
+        user, channel, text = asked.get("user"), asked.get("channel"), asked.get("text")
+        message_id = message.key.removeprefix(f"{inbox.KIND}:{CHANNEL}:")
+        if not isinstance(user, str) or not isinstance(channel, str) or not isinstance(text, str):
+            log.warning("dropped an inbox row with no message in it: %s", message.key)
+            return
+        runtime = self.assistant.runtime
+        reply = inbox.stored_reply(runtime, CHANNEL, message_id)
+        if reply is None:
+            log.info("running the turn of %s, whose process died before it was applied", message_id)
+            reply = self._turn(user, text, message_id, {})
+            if reply.duplicate:  # another process applied it meanwhile
+                reply = inbox.stored_reply(runtime, CHANNEL, message_id)
+        if reply is None or reply.duplicate:
+            return
+        if self.channel.in_history(channel, REPLY_EVENT, message_id, message.created_at):
+            log.info("%s was answered before its process died: not answered again", message_id)
+            return
+        thread_ts = asked.get("thread_ts") if isinstance(asked.get("thread_ts"), str) else None
+        self.channel.post(reply, channel, thread_ts, owner=user, metadata=_reply_metadata(message_id))
 
     @staticmethod
     def acknowledge(ack: Callable[..., Any]) -> None:
@@ -168,34 +211,46 @@ class SlackBot:
     # --- one turn -------------------------------------------------------------------------------------
 
     def _answer(
-        self, user: str, text: str, key: str | None, where: Where, context: dict[str, Any]
+        self,
+        user: str,
+        text: str,
+        key: str | None,
+        where: Where,
+        context: dict[str, Any],
+        inbound: bool = False,
     ) -> Reply | None:
+        """One turn and its reply; `inbound`: the message has an inbox row, settled once the reply is out."""
         if key is not None and not self.recent.add(key):
             log.info("dropped a repeat of %s", key)
             return None
-        if len(text) > MAX_RAW_CHARS:
-            self._send(Reply(say("message_too_long", limit=MAX_MESSAGE_CHARS), intent=REFUSED), where, user)
+        reply = self._turn(user, text, key, context)
+        if reply.duplicate:
+            log.info("dropped a repeat of %s (answered by another worker)", key)
             return None
+        self._send(reply, where, user, key if inbound else None)
+        if inbound and key is not None:
+            self.inbox.done(key)
+        return reply
+
+    def _turn(self, user: str, text: str, key: str | None, context: dict[str, Any]) -> Reply:
+        if len(text) > MAX_RAW_CHARS:
+            return Reply(say("message_too_long", limit=MAX_MESSAGE_CHARS), intent=REFUSED)
         typed = unformat(text, context.get("bot_user_id"), self.people.name)
         person = self.people.person(user)
         message = Message(
             CHANNEL, user, typed, message_id=key, sender_email=person.email, sender_timezone=person.timezone
         )
-        reply = self.assistant.handle(message)
-        if reply.duplicate:
-            log.info("dropped a repeat of %s (answered by another worker)", key)
-            return None
-        self._send(reply, where, user)
-        return reply
+        return self.assistant.handle(message)
 
-    def _send(self, reply: Reply, where: Where, user: str) -> None:
-        """Posts the reply where the request came from; a chart follows as an image, except in a private
-        (ephemeral) answer, which cannot carry a file."""
+    def _send(self, reply: Reply, where: Where, user: str, key: str | None = None) -> None:
+        """Posts the reply where the request came from (with the message id `key` as metadata); a chart
+        follows as an image, except in a private (ephemeral) answer, which cannot carry a file."""
+        extra = {"metadata": _reply_metadata(key)} if key else {}
         try:
             if where.respond is not None:
                 where.respond(response_type="ephemeral", replace_original=False, **render(reply, owner=user))
             elif where.channel is not None:
-                self.channel.post(reply, where.channel, where.thread_ts, owner=user)
+                self.channel.post(reply, where.channel, where.thread_ts, owner=user, **extra)
         except SlackApiError as error:
             log.error("could not post a reply: %s", error.response.get("error"))
         except (
@@ -222,6 +277,45 @@ def _text(payload: object, key: str) -> str | None:
     """A non-empty string field of a payload; None when the payload or the field is anything else."""
     value = payload.get(key) if isinstance(payload, dict) else None
     return value if isinstance(value, str) and value else None
+
+
+def _asked(event: dict[str, Any]) -> dict[str, str] | None:
+    """What a person asked the app in a DM message or a channel mention event: user, channel, text and
+    the thread the answer goes to; None for any other event (a bot's, an edit, a mention in a DM)."""
+    user, channel, text = _text(event, "user"), _text(event, "channel"), event.get("text") or ""
+    if event.get("bot_id") or user is None or channel is None or not isinstance(text, str):
+        return None
+    if event.get("type") == "message":
+        if event.get("channel_type") != "im" or event.get("subtype") not in HANDLED_SUBTYPES:
+            return None
+        thread = _text(event, "thread_ts")
+    elif event.get("type") == "app_mention":
+        thread = _text(event, "thread_ts") or _text(event, "ts")
+        if thread is None or channel.startswith("D"):
+            return None  # a mention inside a DM is also a DM message, answered there
+    else:
+        return None
+    asked = {"user": user, "channel": channel, "text": text}
+    if thread:
+        asked["thread_ts"] = thread
+    return asked
+
+
+def _reply_metadata(message_id: str) -> dict[str, Any]:
+    return {"event_type": REPLY_EVENT, "event_payload": {"key": message_id}}
+
+
+@dataclass
+class InboundRecovery:
+    """The outbox channel "slack-inbound": hands the inbox rows of messages whose process died to
+    `SlackBot.recover` (registered by `crm serve --slack`)."""
+
+    bot: SlackBot
+    name: str = inbox.channel_of(CHANNEL)
+    identity: str | None = None
+
+    def send(self, message: Outgoing) -> None:
+        self.bot.recover(message)
 
 
 def _message_id(event: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
 from adapters.platforms import PlatformError
-from adapters.slack.app import SlackBot
+from adapters.slack.app import InboundRecovery, SlackBot
 from adapters.slack.channel import SupportRoom
 from adapters.slack.server import HttpServer, SocketMode
 from adapters.slack.server import start as listen
@@ -31,6 +31,7 @@ def start(runtime: Runtime, channels: Registry) -> HttpServer | SocketMode:
     except OSError as error:
         raise PlatformError(f"cannot listen on port {settings.port}: {error.strerror}") from error
     channels.register(bot.channel)
+    channels.register(InboundRecovery(bot))  # messages whose process died before their reply was out
     if settings.support_channel:
         channels.register(SupportRoom(bot.channel, settings.support_channel))
     support = f"; new tickets go to {settings.support_channel}" if settings.support_channel else ""

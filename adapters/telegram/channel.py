@@ -5,6 +5,12 @@ A person's private chat with the bot has their Telegram user id, so the outbox's
 bot's event loop. The outbox's key is kept: a row this process sent whose "sent" mark then failed is
 recognised when the outbox tries it again, and not sent twice. A send that failed is forgotten, so
 that its retry goes out (at-least-once, as assistant/channels.py says of network channels).
+
+Unlike Slack's, this channel cannot make a repeat after a crash exactly-once: the Bot API gives a bot
+no way to read a chat's history (there is no getHistory; a bot sees only updates sent to it, and its
+own messages never come back as updates), so a process killed between Telegram's answer and the
+outbox's "sent" mark cannot find out whether the message went out, and the row is sent again after
+its lease. The in-process `sent` keys only cover a mark that failed while the process lived on.
 """
 
 from __future__ import annotations

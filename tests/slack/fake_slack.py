@@ -2,7 +2,9 @@
 to the app's HTTP endpoint, so the real slack-bolt and slack_sdk code runs end to end in tests.
 
 The fake records every call (method, arguments, token) and answers like Slack does, including
-`{"ok": false, "error": ...}` for unknown users and methods.
+`{"ok": false, "error": ...}` for unknown users and methods. It keeps the messages the app posts, with
+their metadata, per conversation (a post to a user id lands in the app's DM with them, "D" + the id),
+and serves them back newest first through conversations.history, as Slack does.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import sys
 import threading
 import time
 import urllib.error
@@ -47,6 +50,7 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     uploads: list[bytes] = field(default_factory=list)  # file contents uploaded, in order
     socket: FakeSocketMode | None = None  # Socket Mode's WebSocket end, when a test opens one
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # conversation -> its posts
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -87,7 +91,7 @@ class FakeSlack:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -141,15 +145,60 @@ class FakeSlack:
         if method == "users.info":
             user = self.users.get(args.get("user", ""))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "conversations.open":
+            users = str(args.get("users") or "")
+            if not users or "," in users:
+                return {"ok": False, "error": "users_list_not_supplied"}
+            return {"ok": True, "channel": {"id": dm_of(users)}}
+        if method == "conversations.history":
+            return self.read_history(args)
         if method in ("chat.postMessage", "chat.update"):
-            ts = args.get("ts") or f"1800000000.{next(self._ts):06d}"
-            return {
-                "ok": True,
-                "channel": args.get("channel"),
-                "ts": ts,
-                "message": {"text": args.get("text")},
-            }
+            return self.keep(method, args)
         return {"ok": False, "error": "unknown_method"}
+
+    def keep(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """A post stored in its conversation, or an update of one; its ts a time, as Slack's are."""
+        channel = dm_of(str(args.get("channel") or ""))
+        metadata = args.get("metadata")
+        metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+        with self._changed:
+            kept = self.history.setdefault(channel, [])
+            if method == "chat.update":
+                ts = str(args.get("ts"))
+                for message in kept:
+                    if message["ts"] == ts:
+                        message["text"] = args.get("text")
+            else:
+                ts = f"{int(time.time())}.{next(self._ts):06d}"
+                message = {"type": "message", "ts": ts, "bot_id": BOT_ID, "text": args.get("text")}
+                if metadata:
+                    message["metadata"] = metadata
+                kept.append(message)
+        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text")}}
+
+    def read_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history: newest first, from `oldest` on, `limit` a page, a cursor for the next;
+        metadata only with include_all_metadata."""
+        channel = str(args.get("channel") or "")
+        if not channel.startswith(("D", "C", "G")):
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(args.get("oldest") or 0)
+        limit = int(args.get("limit") or 100)
+        start = int(args.get("cursor") or 0)
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
+        with self._changed:
+            found = [dict(m) for m in reversed(self.history.get(channel, [])) if float(m["ts"]) > oldest]
+        page = found[start : start + limit]
+        if not with_metadata:
+            for message in page:
+                message.pop("metadata", None)
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     # --- what the app did -----------------------------------------------------------------------------
 
@@ -187,6 +236,29 @@ class FakeSlack:
         ]
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-request (the fault tests' kill -9) is no error of the fake's."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def dm_of(channel: str) -> str:
+    """Where a post to `channel` lands: the app's DM with a user, else the channel itself."""
+    return f"D{channel}" if channel.startswith(("U", "W")) else channel
+
+
+def posted_keys(fake: FakeSlack) -> list[str]:
+    """The outbox keys of every post the app made, one per chat.postMessage carrying one."""
+    keys = []
+    for call in fake.called("chat.postMessage"):
+        metadata = call.args.get("metadata")
+        metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+        if metadata:
+            keys.append(str(metadata["event_payload"]["key"]))
+    return keys
+
+
 def slack_user(user_id: str, email: str | None, name: str, **extra: Any) -> dict[str, Any]:
     return {
         "id": user_id,
@@ -220,6 +292,7 @@ def post(
     secret: str = SIGNING_SECRET,
     timestamp: int | None = None,
     headers: dict[str, str] | None = None,
+    timeout: float = 10.0,
 ) -> Answer:
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     request = urllib.request.Request(
@@ -235,7 +308,7 @@ def post(
     )
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return Answer(response.status, response.read().decode(), time.monotonic() - started)
     except urllib.error.HTTPError as error:
         return Answer(error.code, error.read().decode(), time.monotonic() - started)

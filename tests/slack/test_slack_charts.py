@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import time
 
-from fake_slack import FakeSlack, dm
+from fake_slack import FakeSlack, dm, dm_of
 from PIL import Image
 from slack_world import MARIA, Workspace, settings_for
 
@@ -47,7 +47,8 @@ def test_a_digest_with_a_chart_arrives_as_a_dm_and_an_image(fake: FakeSlack) -> 
     assert methods[2].startswith("upload/") and methods[3] == "files.completeUploadExternal"
     assert fake.uploads[0] == render_png(STAGES)
     complete = fake.calls[3].args
-    assert complete["channel_id"] == MARIA and "Open pipeline by stage" in str(complete["files"])
+    # the image goes where Slack says the post landed: the app's DM with her
+    assert complete["channel_id"] == dm_of(MARIA) and "Open pipeline by stage" in str(complete["files"])
 
 
 def test_a_pipeline_answer_in_a_dm_carries_its_chart(workspace: Workspace) -> None:
