@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 from fake_bot_api import TOKEN, FakeBotApi, post_webhook
+from seeded import seed_demo
 from sqlalchemy import select
 from telegram_world import DANIEL, MARIA, button_data, labels
 
 from adapters.telegram.settings import derived_secret
-from assistant import admin
 from assistant.runtime import Runtime
 from storage.models import Task
 
@@ -104,7 +104,7 @@ def reminders_to(fake: FakeBotApi, chat: int) -> list[dict[str, Any]]:
 
 
 def test_serve_answers_telegram_and_sends_reminders(runtime: Runtime, fake: FakeBotApi) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     due = daniels_due_tasks(runtime)
     assert due, "the demo gives Daniel a task that is due"
     process = serve(runtime, environment(fake))
@@ -134,7 +134,7 @@ def test_serve_answers_telegram_and_sends_reminders(runtime: Runtime, fake: Fake
 def test_serve_stops_promptly_while_a_reminder_is_on_its_way(runtime: Runtime, fake: FakeBotApi) -> None:
     """SIGTERM while the outbox is sending (Telegram asked it to wait 2 s): the send in flight ends,
     and the process stops within seconds, not after the scheduler's join timeout."""
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     fake.fail_next("sendMessage", status=429, retry_after=2)  # the scheduler's first message waits 2 s
     process = serve(runtime, environment(fake))
     try:
@@ -148,7 +148,7 @@ def test_serve_stops_promptly_while_a_reminder_is_on_its_way(runtime: Runtime, f
 
 
 def test_serve_with_a_webhook(runtime: Runtime, fake: FakeBotApi) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     port = free_port()
     url = f"http://127.0.0.1:{port}/tg"
     env = environment(fake, CRM_TELEGRAM_WEBHOOK_URL=url, CRM_TELEGRAM_PORT=str(port))
