@@ -66,7 +66,13 @@ def serve(runtime: Runtime, env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 def first_line(process: subprocess.Popen[str]) -> str:
-    line = process.stdout.readline() if process.stdout else ""
+    """The first line `crm serve` prints, read a byte at a time from the pipe: a buffered readline could
+    take the lines after it too, and stop()'s communicate(), which reads the pipe itself, would miss them."""
+    assert process.stdout is not None
+    data = b""
+    while not data.endswith(b"\n") and (byte := os.read(process.stdout.fileno(), 1)):
+        data += byte
+    line = data.decode()
     if not line.startswith("Telegram: @"):  # it stopped: say why
         process.kill()
         _, err = process.communicate(timeout=30)
