@@ -49,7 +49,7 @@ def seed_demo(runtime: Runtime) -> None:
         assert admin.seed_demo(runtime) is not None
         return
     backend = make_url(runtime.database_url).get_backend_name()
-    clock = runtime.now().isoformat()
+    clock = f"{runtime.now().isoformat()} {runtime.tz}"  # the demo's dates are drawn around now, in tz
     if backend == "sqlite":
         _seed_sqlite(runtime, clock)
     elif backend == "postgresql":
