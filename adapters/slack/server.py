@@ -62,7 +62,12 @@ class HttpServer:
         return self
 
     def close(self) -> None:
-        self._server.close()
+        if self._thread.is_alive():
+            # closed in the loop's own thread, which the trigger wakes at once: closed from here, the
+            # sockets would leave the loop only when its poll next timed out, up to a second later
+            self._server.trigger.pull_trigger(self._server.close)
+        else:
+            self._server.close()
         self._thread.join(timeout=5)
 
 

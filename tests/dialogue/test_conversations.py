@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 from conversation_cases import CASES, audit_mark, changed_since, check_store, reply_text, wrong_writes
+from seeded import seed_demo
 
-from assistant import admin
 from assistant.engine import Assistant
 from assistant.messages import Message
 from assistant.runtime import Runtime
@@ -29,7 +29,7 @@ from assistant.runtime import Runtime
 
 @pytest.fixture
 def assistant(runtime: Runtime) -> Iterator[Assistant]:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     bot = Assistant(runtime)
     yield bot
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from psycopg.errors import DeadlockDetected
+from seeded import seed_demo
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
-from assistant import admin
 from assistant.engine import Assistant
 from assistant.messages import Message
 from assistant.replies import money
@@ -27,7 +27,7 @@ REP = "daniel.okafor@northwind.example"
 
 @pytest.fixture
 def bot(runtime: Runtime) -> Iterator[Assistant]:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     yield Assistant(runtime)
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from seeded import seed_demo
 from sqlalchemy import select
 
-from assistant import admin
 from assistant.engine import Assistant
 from assistant.messages import Message
 from assistant.runtime import Runtime
@@ -44,7 +44,7 @@ def test_a_new_deal_is_named_by_its_account_and_the_words_said() -> None:
 
 @pytest.fixture
 def bot(runtime: Runtime) -> Iterator[Assistant]:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     yield Assistant(runtime)
 
 

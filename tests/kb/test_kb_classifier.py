@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from seeded import seed_demo
 from sklearn.svm import LinearSVC
 
 from adapters.cli.main import main
-from assistant import admin
 from assistant.engine import Assistant
 from assistant.messages import Message
 from assistant.runtime import Runtime
@@ -186,7 +186,7 @@ def test_the_issue_questions_get_the_refund_and_pricing_articles() -> None:
 
 
 def test_a_customer_the_bot_cannot_answer_is_offered_a_ticket_or_a_person(runtime: Runtime) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     bot = Assistant(runtime)
     said = Message(
         "terminal",

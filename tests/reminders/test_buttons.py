@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from reminder_world import NOW, World
+from seeded import seed_demo
 from sqlalchemy import select
 
-from assistant import admin
 from assistant.channels import default_registry
 from assistant.engine import Assistant
 from assistant.messages import Message
@@ -23,7 +23,7 @@ TASKS_ONLY = Schedule(digest_roles=(), weekly_roles=())
 
 @pytest.fixture
 def bot(runtime: Runtime) -> Iterator[Assistant]:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     yield Assistant(runtime)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fake_slack import FakeSlack
+from seeded import seed_demo
 from slack_world import NEWCOMER_EMAIL, PEOPLE, Workspace, settings_for
 from test_slack_manifest import METHOD_SCOPES
 
@@ -27,7 +28,7 @@ def fake() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def workspace(runtime: Runtime, fake: FakeSlack) -> Iterator[Workspace]:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     admin.add_user(runtime, admin.NewUser(name="Lena Berg", email=NEWCOMER_EMAIL, role="rep"))
     bot = SlackBot(Assistant(runtime), settings_for(fake))
     server = HttpServer(bot, settings_for(fake), host="127.0.0.1", port=0).start()

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 from fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, dm, event_body, post
+from seeded import seed_demo
 from slack_world import MARIA, PEOPLE
 
-from assistant import admin
 from assistant.runtime import Runtime
 
 CRM = [sys.executable, "-c", "from adapters.cli.main import main; raise SystemExit(main())"]
@@ -47,7 +47,7 @@ def environment(fake: FakeSlack, **extra: str) -> dict[str, str]:
 
 
 def test_serve_answers_slack_and_sends_reminders_as_dms(runtime: Runtime, fake: FakeSlack) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     port = free_port()
     env = environment(fake, CRM_SLACK_PORT=str(port))
     process = subprocess.Popen(

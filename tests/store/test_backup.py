@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from seeded import seed_demo
 from sqlalchemy import func, select, text
 
 from adapters.cli.main import main
@@ -33,7 +34,7 @@ def snapshot(runtime: Runtime) -> dict[str, object]:
 
 
 def test_round_trip_gives_back_the_store(runtime: Runtime, tmp_path: Path) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     before = snapshot(runtime)
     saved = admin.backup_store(runtime, tmp_path / "crm.backup")
     assert saved.rows > 900 and saved.tables > 10 and saved.size > 0
@@ -51,7 +52,7 @@ def test_round_trip_gives_back_the_store(runtime: Runtime, tmp_path: Path) -> No
 
 
 def test_backup_while_another_thread_writes_is_consistent(runtime: Runtime, tmp_path: Path) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     writer = make_engine(runtime.database_url)
     stop = threading.Event()
     written = 0
@@ -93,7 +94,7 @@ def test_backup_while_another_thread_writes_is_consistent(runtime: Runtime, tmp_
 
 
 def test_restore_refuses_a_store_with_data_without_force(runtime: Runtime, tmp_path: Path) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     admin.backup_store(runtime, tmp_path / "crm.backup")
     with transaction(runtime.sessions) as session:
         session.add(Account(name="Keep Me", name_key="keep me"))
@@ -107,7 +108,7 @@ def test_restore_refuses_a_store_with_data_without_force(runtime: Runtime, tmp_p
 def test_restore_refuses_a_file_that_is_not_a_backup(
     runtime: Runtime, tmp_path: Path, content: bytes
 ) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     before = snapshot(runtime)
     bogus = tmp_path / "bogus.backup"
     bogus.write_bytes(content)
@@ -120,7 +121,7 @@ def test_restore_refuses_a_file_that_is_not_a_backup(
 # backup is a file a test can edit, a pg_dump archive is not
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_restore_refuses_a_backup_newer_than_the_code(runtime: Runtime, tmp_path: Path) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     admin.backup_store(runtime, tmp_path / "crm.backup")
     copy = make_engine(f"sqlite:///{tmp_path / 'crm.backup'}")
     with copy.begin() as connection:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from seeded import seed_demo
 from sqlalchemy import func, select
 
 from assistant import admin
@@ -37,7 +38,7 @@ def count(runtime: Runtime) -> dict[str, int]:
 def test_a_blank_required_value_refuses_the_file(
     runtime: Runtime, tmp_path: Path, kind: str, text: str, problems: list[tuple[int, str]]
 ) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     before = count(runtime)
     path = tmp_path / "in.csv"
     path.write_text(text, encoding="utf-8")
@@ -52,7 +53,7 @@ def test_a_blank_required_value_refuses_the_file(
 
 
 def test_headers_are_read_whatever_their_case(runtime: Runtime, tmp_path: Path) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     path = tmp_path / "deals.csv"
     path.write_text(
         "Name,Account,AMOUNT,Close Date\nCase Deal,Acme Corporation,1000,2026-12-31\n", encoding="utf-8"

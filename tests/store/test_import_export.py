@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from seeded import seed_demo
 from sqlalchemy import func, select
 
 from assistant import admin
@@ -41,7 +42,7 @@ def export_all(runtime: Runtime) -> dict[str, str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["why"] for c in CASES])
 def test_a_bad_file_is_refused_whole_and_named(runtime: Runtime, tmp_path: Path, case: dict) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     before = counts(runtime)
     with pytest.raises(CsvImportError) as refused:
         admin.import_file(runtime, case["kind"], write(tmp_path, case["csv"]))
@@ -52,7 +53,7 @@ def test_a_bad_file_is_refused_whole_and_named(runtime: Runtime, tmp_path: Path,
 
 
 def test_every_problem_of_a_file_is_reported_at_once(runtime: Runtime, tmp_path: Path) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     text = "name,account,amount,close_date\nA,Acme Corporation,x,2026-01-01\nB,Nowhere,5,soon\n"
     with pytest.raises(CsvImportError) as refused:
         admin.import_file(runtime, "deals", write(tmp_path, text))
@@ -88,7 +89,7 @@ def test_good_files_import_and_update_by_natural_key(runtime: Runtime, tmp_path:
 
 
 def test_activities_keep_last_activity_current(runtime: Runtime, tmp_path: Path) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     text = (
         "type,account,contact,deal,occurred_at,notes,user_email\n"
         "call,Acme Corporation,Jane Doe,,2026-11-23T08:30,Talked renewal,daniel.okafor@northwind.example\n"
@@ -100,7 +101,7 @@ def test_activities_keep_last_activity_current(runtime: Runtime, tmp_path: Path)
 
 
 def test_an_export_reimports_to_the_same_records(runtime: Runtime, tmp_path: Path) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     first = export_all(runtime)
     fresh_url = f"sqlite:///{tmp_path / 'copy.sqlite3'}"
     copy = Runtime(fresh_url, runtime.tz, runtime.fixed_now)
@@ -116,7 +117,7 @@ def test_an_export_reimports_to_the_same_records(runtime: Runtime, tmp_path: Pat
 
 
 def test_jsonl_export_has_one_object_per_record(runtime: Runtime) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     buffer = io.StringIO()
     assert admin.export_kind(runtime, "tickets", buffer, "jsonl") == 6
     rows = [json.loads(line) for line in buffer.getvalue().splitlines()]

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from seeded import seed_demo
 from sqlalchemy import func, select
 
-from assistant import admin
 from assistant.engine import REFUSED, Assistant
 from assistant.messages import Message, Reply
 from assistant.runtime import Runtime
@@ -41,7 +41,7 @@ MIN_SECRET = 8  # shorter strings (a first name, "Acme") may be said by the know
 
 @pytest.fixture
 def assistant(runtime: Runtime) -> Iterator[Assistant]:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     yield Assistant(runtime)
 
 

@@ -3,7 +3,8 @@ never limited."""
 
 from __future__ import annotations
 
-from assistant import admin
+from seeded import seed_demo
+
 from assistant.engine import REFUSED, Assistant
 from assistant.limits import BURST, MAX_MESSAGE_CHARS, RateLimiter
 from assistant.messages import Message
@@ -31,7 +32,7 @@ def test_a_burst_then_a_steady_rate_per_identity() -> None:
 
 
 def test_the_assistant_refuses_floods_and_long_messages(runtime: Runtime) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     bot = Assistant(runtime)
     bot.limiter = RateLimiter(burst=2, per_second=0.0)
     customer = [bot.handle(Message("web", "visitor-9", "hi", customer=True)) for _ in range(3)]

@@ -3,7 +3,8 @@ not again with their next message."""
 
 from __future__ import annotations
 
-from assistant import admin
+from seeded import seed_demo
+
 from assistant.engine import Assistant
 from assistant.messages import Message
 from assistant.runtime import Runtime
@@ -13,7 +14,7 @@ STAFF = "tom.fischer@northwind.example"
 
 
 def test_a_staff_answer_is_pushed_once(runtime: Runtime) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     bot = Assistant(runtime)
     bot.handle(Message("web", CUSTOMER, "hi", customer=True, sender_is_email=True))
     assert bot.news("web", CUSTOMER) == []
@@ -28,7 +29,7 @@ def test_a_staff_answer_is_pushed_once(runtime: Runtime) -> None:
 
 
 def test_a_returning_visitor_sees_the_conversation_again(runtime: Runtime) -> None:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     bot = Assistant(runtime)
     bot.handle(Message("web", "visitor-1", "hi", customer=True))
     lines = bot.history("web", "visitor-1")
@@ -40,7 +41,7 @@ def test_a_returning_visitor_sees_the_conversation_again(runtime: Runtime) -> No
 def test_a_solved_ticket_is_rated_from_a_live_question(runtime: Runtime) -> None:
     """Staff close a ticket while the visitor is connected: "how did we do?" is pushed at once, asked
     once, and the visitor's "4" is the rating."""
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     bot = Assistant(runtime)
     bot.handle(Message("web", CUSTOMER, "hi", customer=True, sender_is_email=True))
     assert bot.news("web", CUSTOMER) == []

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 from fake_bot_api import FakeBotApi
+from seeded import seed_demo
 from telegram_world import Telegram, settings_for
 
 from adapters.telegram.bot import TelegramBot
-from assistant import admin
 from assistant.engine import Assistant
 from assistant.runtime import Runtime
 
@@ -22,7 +22,7 @@ def fake() -> Iterator[FakeBotApi]:
 
 @pytest.fixture
 def telegram(runtime: Runtime, fake: FakeBotApi) -> Iterator[Telegram]:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     bot = TelegramBot(Assistant(runtime), settings_for(fake), host="127.0.0.1").start()
     yield Telegram(fake, bot, runtime)
     bot.close()

@@ -243,6 +243,7 @@ class FakeBotApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as PTB's httpx pool expects
+            disable_nagle_algorithm = True  # no 40 ms wait for a delayed ACK between headers and body
 
             def do_GET(self) -> None:
                 self._serve(b"")

@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 from fake_bot_api import TOKEN, FakeBotApi, post_webhook
+from seeded import seed_demo
 from telegram_world import CUSTOMER, DANIEL, DEMO_STAFF, MARIA, settings_for
 
 from adapters.telegram.bot import TelegramBot
 from adapters.telegram.settings import TelegramSettings
-from assistant import admin, cursors
+from assistant import cursors
 from assistant.engine import Assistant
 from assistant.runtime import Runtime
 
@@ -67,7 +68,7 @@ def bot_on(runtime: Runtime, settings: TelegramSettings) -> TelegramBot:
 
 @pytest.fixture
 def demo(runtime: Runtime) -> Runtime:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     return runtime
 
 

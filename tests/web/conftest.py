@@ -3,17 +3,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from seeded import seed_demo
 from web_world import serving
 
 from adapters.web.server import WebServer
-from assistant import admin
 from assistant.engine import Assistant
 from assistant.runtime import Runtime
 
 
 @pytest.fixture
 def bot(runtime: Runtime) -> Assistant:
-    admin.seed_demo(runtime)
+    seed_demo(runtime)
     return Assistant(runtime)
 
 
