@@ -24,6 +24,13 @@ class Running(Protocol):
     def close(self) -> None: ...
 
 
+class Idle:
+    """A channel this process leaves to a sibling (Telegram's polling in `crm serve --processes N`)."""
+
+    def close(self) -> None:
+        """Nothing runs here, so nothing stops."""
+
+
 class PlatformError(Exception):
     """A channel that cannot start, with the line to print and the exit status (2: bad settings)."""
 
@@ -38,7 +45,6 @@ class Platform:
     needs: str  # the settings it reads, said when `crm serve` runs with no channel
     module: str | None = None  # None: not part of this version yet
     doctor: str | None = None  # the module whose `check(env)` is the channel's `crm doctor` line
-    single: bool = False  # runs in one process only, the first of `crm serve --processes N`
 
     def starter(self) -> Callable[[Runtime, Registry], Running]:
         if self.module is None:
@@ -71,7 +77,6 @@ PLATFORMS = (
         "TELEGRAM_BOT_TOKEN (CRM_TELEGRAM_WEBHOOK_URL for a webhook)",
         "adapters.telegram.platform",
         "adapters.telegram.doctor",
-        single=True,  # the Bot API gives updates to one poller; its webhook server binds its own port
     ),
     Platform(
         "web",

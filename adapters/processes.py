@@ -42,8 +42,9 @@ def place() -> Place:
     return Place(1, 1)
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A bound TCP socket for `host:port`, shared with this process's siblings when it has any."""
+def listening_socket(host: str, port: int, backlog: int = 1024) -> socket.socket:
+    """A listening, non-blocking TCP socket on `host:port`, shared with this process's siblings when it
+    has any; the HTTP servers (waitress, aiohttp, tornado under python-telegram-bot) serve on it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -51,6 +52,8 @@ def listening_socket(host: str, port: int) -> socket.socket:
         if place().shares_ports:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
+        sock.listen(backlog)
+        sock.setblocking(False)
     except OSError:
         sock.close()
         raise

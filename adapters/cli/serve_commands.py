@@ -53,17 +53,15 @@ def run_serve(args: argparse.Namespace) -> int:
         if runtime_from(args).database_url.startswith("sqlite"):  # read, not opened
             print("crm serve: SQLite takes one writer at a time: use PostgreSQL for several processes.")
         return supervise(args.argv, args.processes)
-    asked = [p for p in PLATFORMS if getattr(args, p.name)]
-    wanted = [p for p in asked if here.first or not p.single]
-    for platform in asked:
-        if platform not in wanted:
-            print(f"crm serve: {platform.name} runs in process 1 of {here.count}, not in this one ({here}).")
+    wanted = [p for p in PLATFORMS if getattr(args, p.name)]
+    if here.shares_ports:
+        print(f"crm serve: process {here}.", flush=True)
     try:
         starters = [p.starter() for p in wanted]
     except PlatformError as error:
         print(f"crm serve: {error}", file=sys.stderr)
         return 1
-    if not asked:
+    if not wanted:
         print("crm serve: no chat channel configured; running the reminder scheduler only.")
         for platform in PLATFORMS:
             names = [v for v in platform.needs.split() if v.isupper()]

@@ -1,9 +1,10 @@
 """`crm serve --processes N`: N copies of `crm serve` sharing the ports, kept running.
 
 Each copy is told its place in CRM_SERVE_PROCESS (adapters/processes.py) and runs the whole service:
-the HTTP channels on shared ports, Socket Mode on its own connection (Slack spreads events over an
-app's connections), the scheduler (workers never share an outbox row). Telegram runs in the first copy
-only: the Bot API gives updates to one poller, and its webhook server cannot share a port.
+the HTTP channels on shared ports (Slack's endpoint, Telegram's webhook, the web chat), Socket Mode on
+its own connection (Slack spreads events over an app's connections), the scheduler (workers never share
+an outbox row). Telegram's long polling runs in the first copy only: the Bot API gives updates to one
+poller.
 
 A copy that dies (killed, out of memory) is started again after a pause that doubles up to a minute; one
 that exits on its own within its first seconds failed to start (bad settings, a port in use), so the

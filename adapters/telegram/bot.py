@@ -32,6 +32,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, T
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, TypeHandler
 from telegram.request import HTTPXRequest
 
+from adapters.processes import listening_socket
 from adapters.telegram.lanes import Lanes
 from adapters.telegram.render import CHOSEN, ButtonValues, chosen_keyboard, chunks, pressed_label
 from adapters.telegram.settings import TelegramSettings
@@ -200,8 +201,7 @@ class TelegramBot:
         )
         if self.settings.webhook_url:
             await app.updater.start_webhook(
-                listen=self.host,
-                port=self.settings.port,
+                unix=listening_socket(self.host, self.settings.port),  # TCP, shared by --processes
                 url_path=self.settings.webhook_path,
                 webhook_url=self.settings.webhook_url,
                 secret_token=self.settings.webhook_secret,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from telegram.error import InvalidToken, TelegramError
 
-from adapters.platforms import PlatformError
+from adapters.platforms import Idle, PlatformError
+from adapters.processes import place
 from adapters.telegram.bot import TelegramBot
 from adapters.telegram.channel import TelegramChannel
 from adapters.telegram.settings import TelegramSettings, TelegramSettingsError
@@ -14,11 +15,15 @@ from assistant.engine import Assistant
 from assistant.runtime import Runtime
 
 
-def start(runtime: Runtime, channels: Registry) -> TelegramBot:
+def start(runtime: Runtime, channels: Registry) -> TelegramBot | Idle:
     try:
         settings = TelegramSettings.from_env()
     except TelegramSettingsError as error:
         raise PlatformError(f"Telegram is not configured: {error}", status=2) from error
+    here = place()
+    if not settings.webhook_url and not here.first:  # the Bot API gives updates to one poller
+        print(f"Telegram: polled by process 1 of {here.count}; set CRM_TELEGRAM_WEBHOOK_URL to share it.")
+        return Idle()
     bot = TelegramBot(Assistant(runtime), settings)
     try:
         bot.start()
