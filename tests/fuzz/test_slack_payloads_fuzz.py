@@ -175,7 +175,13 @@ def test_an_oversized_message_is_refused_before_it_is_read(
     looked_up: list[str] = []
     monkeypatch.setattr(bot.people, "name", lambda user: looked_up.append(user))
     before = records(runtime)
-    event = {"channel_type": "im", "user": MARIA, "channel": "D0MARIA", "ts": f"9.{len(text)}"}
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "user": MARIA,
+        "channel": "D0MARIA",
+        "ts": f"9.{len(text)}",
+    }
     bot.on_message({**event, "text": text + " <@U0OTHER>" * 50}, CONTEXT, NoHeaders())  # type: ignore[arg-type]
     assert "too long" in client.posted[-1]["text"]  # answered, without a lookup per mention
     assert records(runtime) == before and not looked_up
