@@ -36,6 +36,11 @@ def scratch_database(engine: str, folder: Path, postgres: str) -> Iterator[str]:
 def load_options(description: str, count: str, default: int) -> argparse.Namespace:
     """The load benchmarks' flags: how many (`--events`, `--visitors`, `--updates`), how many runs, on
     which engine, and where PostgreSQL is."""
+    return load_parser(description, count, default).parse_args()
+
+
+def load_parser(description: str, count: str, default: int) -> argparse.ArgumentParser:
+    """load_options' parser, for a benchmark with flags of its own to add."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(f"--{count}", type=int, default=default)
     parser.add_argument("--runs", type=int, default=3)
@@ -48,7 +53,7 @@ def load_options(description: str, count: str, default: int) -> argparse.Namespa
         help="a PostgreSQL server to create the scratch databases on (default: CRM_TEST_POSTGRES_URL)",
     )
     parser.add_argument("--json", action="store_true")
-    return parser.parse_args()
+    return parser
 
 
 def each_run(

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).parents[2]))
 from fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, dm, event_body, post
 from load import STAFF, TURNS, listening_sockets, run_load
 from percentiles import percentile
-from scratch import medians, scratch_database
+from scratch import load_parser, medians, scratch_database
 from slack_world import PEOPLE
 
 from assistant import admin
@@ -47,21 +47,11 @@ WARM_UP = 5.0  # seconds of the sustained load before replies are counted: the r
 
 
 def options() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser = load_parser((__doc__ or "").split("\n")[0], "burst", 200)
     parser.add_argument("--processes", type=int, default=2, help="the N compared with 1 (default 2)")
-    parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--rate", type=float, default=100.0, help="events a second, sustained")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the sustained load lasts")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="postgresql")
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get(
-            "CRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-        help="a PostgreSQL server to create the scratch databases on (default: CRM_TEST_POSTGRES_URL)",
-    )
-    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(engine="postgresql")
     return parser.parse_args()
 
 
