@@ -43,7 +43,7 @@ from assistant.messages import Message, Reply
 from assistant.replies import say
 
 log = logging.getLogger(__name__)
-# a logger's filter sees only the records logged on it, not on its children: each one that logs URLs
+# a logger's filter sees only the records logged on it, not on its children: each that logs URLs or secrets
 LOGGERS_WITH_URLS = (
     "httpx",
     "telegram.Bot",
@@ -94,7 +94,7 @@ class TelegramBot:
         self.settings = settings
         self.host = host
         self.values = ButtonValues()
-        hide_token(settings.token)  # first: building the bot logs its URLs
+        hide_secrets(settings.token, settings.webhook_secret)  # first: building the bot logs its URLs
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .bot(
@@ -560,27 +560,31 @@ def _readable(update: Any, bot: ExtBot[None]) -> Any:
     return update
 
 
-class _HiddenToken(logging.Filter):
-    """The Bot API puts the token in every URL, and httpx logs each request's URL (at INFO): the token is
-    taken out of those lines before any handler sees them."""
+class _Hidden(logging.Filter):
+    """The Bot API puts the token in every URL, and httpx logs each request's URL (at INFO); the bot
+    logs each call's parameters (at DEBUG), setWebhook's secret among them: both are taken out of those
+    lines before any handler sees them."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, secrets: dict[str, str]) -> None:
         super().__init__()
-        self.token = token
+        self.secrets = secrets  # value -> what is written instead
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
-        if self.token in text:
-            record.msg, record.args = text.replace(self.token, "<bot token>"), None
+        if any(secret in text for secret in self.secrets):
+            for secret, shown in self.secrets.items():
+                text = text.replace(secret, shown)
+            record.msg, record.args = text, None
         return True
 
 
-def hide_token(token: str) -> None:
-    """Keeps `token` out of the log lines of the HTTP client the bot talks to Telegram through."""
+def hide_secrets(token: str, webhook_secret: str) -> None:
+    """Keeps the bot token and the webhook secret out of the log lines of the bot and its HTTP client."""
+    secrets = {v: shown for v, shown in ((token, "<bot token>"), (webhook_secret, "<webhook secret>")) if v}
     for name in LOGGERS_WITH_URLS:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, _HiddenToken) and f.token == token for f in logger.filters):
-            logger.addFilter(_HiddenToken(token))
+        if not any(isinstance(f, _Hidden) and f.secrets == secrets for f in logger.filters):
+            logger.addFilter(_Hidden(secrets))
 
 
 def _seconds(value: float | timedelta) -> float:

@@ -211,7 +211,7 @@ def test_webhook_set_blocks_get_updates_and_post_webhook_sends_the_secret(fake: 
 
     async def main() -> None:
         async with bot_for(fake) as bot:
-            await bot.set_webhook(url, secret_token="s3cret")
+            await bot.set_webhook(url, secret_token="fake-api-hook-secret")
             assert (await bot.get_webhook_info()).url == url
             with pytest.raises(Conflict):
                 await bot.get_updates()
@@ -221,12 +221,12 @@ def test_webhook_set_blocks_get_updates_and_post_webhook_sends_the_secret(fake: 
         run(main())
         assert (fake.webhook_url, fake.webhook_secret) == ("", None)
         update = fake.text_update(1001, 1001, "hi")
-        assert post_webhook(url, update, "s3cret").status == 200
+        assert post_webhook(url, update, "fake-api-hook-secret").status == 200
     finally:
         server.shutdown()
         server.server_close()
-    assert received[0][0] == "s3cret" and b'"text": "hi"' in received[0][1]
-    assert fake.calls("setWebhook")[0].params["secret_token"] == "s3cret"
+    assert received[0][0] == "fake-api-hook-secret" and b'"text": "hi"' in received[0][1]
+    assert fake.calls("setWebhook")[0].params["secret_token"] == "fake-api-hook-secret"
 
 
 def test_an_application_polls_texts_and_callback_queries(fake: FakeBotApi) -> None:
