@@ -185,6 +185,9 @@ class Assistant:
                 if getattr(error.orig, "sqlstate", None) not in RETRIED_STATES or attempt == TRIES - 1:
                     raise
                 log.info("turn rolled back (%s); trying again", error.orig.sqlstate)  # type: ignore[union-attr]
+        else:  # every try was rolled back (deadlocks, then a lost race): nothing was written
+            log.warning("turn rolled back on every try: %r", message.text)
+            return Reply(say("store_busy"))
         if wrote:
             with self._names_lock:
                 for record in created:

@@ -11,7 +11,7 @@ from typing import Any
 
 from adapters.cli.common import common_options, runtime_from
 from adapters.cli.supervisor import supervise
-from adapters.platforms import PLATFORMS, PlatformError, Running
+from adapters.platforms import PLATFORMS, Idle, PlatformError, Running
 from adapters.processes import place
 
 
@@ -50,8 +50,11 @@ def run_serve(args: argparse.Namespace) -> int:
         print("crm serve: --processes must be at least 1", file=sys.stderr)
         return 2
     if args.processes > 1 and not here.shares_ports:
-        if runtime_from(args).database_url.startswith("sqlite"):  # read, not opened
+        runtime = runtime_from(args)
+        if runtime.database_url.startswith("sqlite"):
             print("crm serve: SQLite takes one writer at a time: use PostgreSQL for several processes.")
+        runtime.ensure_schema()  # once, here: copies migrating one store at the same time would race
+        runtime.close()
         return supervise(args.argv, args.processes)
     wanted = [p for p in PLATFORMS if getattr(args, p.name)]
     if here.shares_ports:
@@ -83,6 +86,9 @@ def run_serve(args: argparse.Namespace) -> int:
                 server.close()
             runtime.close()
             return error.status
+    # a copy that leaves a channel to a sibling (Telegram's poller) leaves the scheduler to it too: a
+    # reminder is routed by the channels its scheduler knows, and this copy does not know them all
+    scheduling = not any(isinstance(server, Idle) for server in servers)
     workers = [
         threading.Thread(
             target=run_scheduler,
@@ -90,11 +96,14 @@ def run_serve(args: argparse.Namespace) -> int:
             kwargs={"channels": channels},
             daemon=True,
         )
-        for _ in range(max(1, args.workers))
+        for _ in range(max(1, args.workers) if scheduling else 0)
     ]
     for worker in workers:
         worker.start()
-    print(f"Scheduler running with {len(workers)} worker(s), every {args.interval:g} s; Ctrl-C stops it.")
+    if scheduling:
+        print(f"Scheduler running with {len(workers)} worker(s), every {args.interval:g} s; Ctrl-C stops it.")
+    else:
+        print("Reminders are sent by process 1, which runs every channel.")
     sys.stdout.flush()
     while not stop.wait(0.5):
         pass

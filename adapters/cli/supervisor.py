@@ -8,8 +8,8 @@ poller.
 
 A copy that dies (killed, out of memory) is started again after a pause that doubles up to a minute; one
 that exits on its own within its first seconds failed to start (bad settings, a port in use), so the
-whole service stops with its status rather than restarting it forever. SIGINT and SIGTERM are passed to
-every copy, and each stops as a lone `crm serve` does.
+whole service stops with its status rather than restarting it forever. On SIGINT or SIGTERM the
+supervisor sends SIGTERM to every copy, and each stops as a lone `crm serve` does.
 """
 
 from __future__ import annotations
@@ -66,14 +66,16 @@ class Supervisor:
                     self.stop.set()
                     status = code
                     break
+                ran_a_while = time.monotonic() - copy.started > LONGEST_PAUSE  # a fresh fault: no backoff
+                pause = FIRST_PAUSE if ran_a_while else copy.pause
                 print(
                     f"crm serve: process {copy.index} (pid {copy.process.pid}) ended with status {code}; "
-                    f"starting it again in {copy.pause:g} s.",
+                    f"starting it again in {pause:g} s.",
                     flush=True,
                 )
-                if self.stop.wait(copy.pause):
+                if self.stop.wait(pause):
                     break
-                self.spawn(copy.index, min(LONGEST_PAUSE, copy.pause * 2))
+                self.spawn(copy.index, min(LONGEST_PAUSE, pause * 2))
         self.halt()
         return status
 

@@ -227,8 +227,8 @@ class SlackBot:
         if reply.duplicate:
             log.info("dropped a repeat of %s (answered by another worker)", key)
             return None
-        self._send(reply, where, user, key if inbound else None)
-        if inbound and key is not None:
+        posted = self._send(reply, where, user, key if inbound else None)
+        if inbound and key is not None and posted:  # unposted, the row stays for recovery to post it
             self.inbox.done(key)
         return reply
 
@@ -242,9 +242,10 @@ class SlackBot:
         )
         return self.assistant.handle(message)
 
-    def _send(self, reply: Reply, where: Where, user: str, key: str | None = None) -> None:
+    def _send(self, reply: Reply, where: Where, user: str, key: str | None = None) -> bool:
         """Posts the reply where the request came from (with the message id `key` as metadata); a chart
-        follows as an image, except in a private (ephemeral) answer, which cannot carry a file."""
+        follows as an image, except in a private (ephemeral) answer, which cannot carry a file. False
+        when it could not be posted: the turn is done, the answer is not out."""
         extra = {"metadata": _reply_metadata(key)} if key else {}
         try:
             if where.respond is not None:
@@ -253,10 +254,11 @@ class SlackBot:
                 self.channel.post(reply, where.channel, where.thread_ts, owner=user, **extra)
         except SlackApiError as error:
             log.error("could not post a reply: %s", error.response.get("error"))
-        except (
-            Exception
-        ):  # a response URL or an upload that failed: the turn is done, only the answer is lost
+            return False
+        except Exception:  # a response URL or an upload that failed
             log.exception("could not post a reply")
+            return False
+        return True
 
     @staticmethod
     def _note_retry(request: BoltRequest) -> None:
