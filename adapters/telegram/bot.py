@@ -34,6 +34,7 @@ from telegram.request import HTTPXRequest
 
 from adapters.processes import listening_socket
 from adapters.telegram.lanes import Lanes
+from adapters.telegram.redaction import hide_secrets
 from adapters.telegram.render import CHOSEN, ButtonValues, chosen_keyboard, chunks, pressed_label
 from adapters.telegram.settings import TelegramSettings
 from assistant import cursors, linking, preferences
@@ -43,14 +44,6 @@ from assistant.messages import Message, Reply
 from assistant.replies import say
 
 log = logging.getLogger(__name__)
-# a logger's filter sees only the records logged on it, not on its children: each that logs URLs or secrets
-LOGGERS_WITH_URLS = (
-    "httpx",
-    "telegram.Bot",
-    "telegram.ext.ExtBot",
-    "telegram.ext.Updater",
-    "telegram.ext.Application",
-)
 T = TypeVar("T")
 CHANNEL = "telegram"
 WORKERS = 2  # turns at once: CPU-bound Python under one GIL (as Slack's); scale with processes
@@ -558,33 +551,6 @@ def _readable(update: Any, bot: ExtBot[None]) -> Any:
         log.warning("skipped Telegram update %s: unreadable (%s)", update["update_id"], type(error).__name__)
         return {"update_id": update["update_id"]}
     return update
-
-
-class _Hidden(logging.Filter):
-    """The Bot API puts the token in every URL, and httpx logs each request's URL (at INFO); the bot
-    logs each call's parameters (at DEBUG), setWebhook's secret among them: both are taken out of those
-    lines before any handler sees them."""
-
-    def __init__(self, secrets: dict[str, str]) -> None:
-        super().__init__()
-        self.secrets = secrets  # value -> what is written instead
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if any(secret in text for secret in self.secrets):
-            for secret, shown in self.secrets.items():
-                text = text.replace(secret, shown)
-            record.msg, record.args = text, None
-        return True
-
-
-def hide_secrets(token: str, webhook_secret: str) -> None:
-    """Keeps the bot token and the webhook secret out of the log lines of the bot and its HTTP client."""
-    secrets = {v: shown for v, shown in ((token, "<bot token>"), (webhook_secret, "<webhook secret>")) if v}
-    for name in LOGGERS_WITH_URLS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _Hidden) and f.secrets == secrets for f in logger.filters):
-            logger.addFilter(_Hidden(secrets))
 
 
 def _seconds(value: float | timedelta) -> float:

@@ -7,33 +7,17 @@ unredacted."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
+from adapters.telegram.redaction import hide_secrets
 from adapters.telegram.settings import TelegramSettings, TelegramSettingsError
 from assistant.health import Check, Status, first_line, redacted
 
 NAME = "telegram"
 TIMEOUT = 10.0  # seconds to connect, and to read getMe's answer
 FIX_TOKEN = "TELEGRAM_BOT_TOKEN: the token @BotFather gives (send it /token)"
-CHATTY = ("httpx", "telegram")  # they log the Bot API's URL, the token in it, at DEBUG and INFO
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """No record below WARNING from the libraries that would write the token into it."""
-    loggers = [logging.getLogger(name) for name in CHATTY]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
 
 
 async def _get_me(settings: TelegramSettings) -> Any:
@@ -68,8 +52,8 @@ def check(env: Mapping[str, str] = os.environ) -> Check:
             "pip install 'crm-assistant[telegram]'",
         )
     try:
-        with _quiet():
-            me = asyncio.run(_get_me(settings))
+        hide_secrets(settings.token, settings.webhook_secret)
+        me = asyncio.run(_get_me(settings))
     except InvalidToken:
         return Check(NAME, Status.FAIL, "Telegram refused the bot token", FIX_TOKEN)
     except (TelegramError, OSError) as error:  # NetworkError and TimedOut are TelegramErrors

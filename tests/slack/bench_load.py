@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,13 +26,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(0, str(Path(__file__).parents[2]))
 
-from fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, dm, event_body, post
+from fake_slack import FakeSlack, dm, event_body, post
 from load import STAFF, TURNS, listening_sockets, run_load
 from percentiles import percentile
 from scratch import load_parser, medians, scratch_database
 from slack_world import PEOPLE
+from test_slack_serve import environment, free_port
 
 from assistant import admin
 from assistant.runtime import Runtime
@@ -55,23 +55,9 @@ def options() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def start_serve(url: str, fake: FakeSlack, processes: int, port: int) -> subprocess.Popen[bytes]:
     """`crm serve --slack` with `processes` copies, once each copy listens and /healthz answers."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CRM_SLACK", "TELEGRAM"))}
-    env.update(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        CRM_SLACK_API_URL=fake.api_url,
-        CRM_SLACK_PORT=str(port),
-        CRM_TIMEZONE="UTC",
-        CRM_NOW="2026-11-23T09:00",
-    )
+    env = environment(fake, CRM_SLACK_PORT=str(port))
     command = [*CRM, "serve", "--slack", "--db", url, "--processes", str(processes), "--interval", "3600"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
