@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from assistant import inbox
@@ -212,9 +212,10 @@ class Assistant:
 
     def _identify(self, session: Session, message: Message) -> tuple[User | None, Customer | None]:
         identity = session.scalars(
-            select(ChannelIdentity).where(
-                ChannelIdentity.channel == message.channel, ChannelIdentity.external_id == message.sender
-            )
+            select(ChannelIdentity)
+            .where(ChannelIdentity.channel == message.channel, ChannelIdentity.external_id == message.sender)
+            # the person comes in the same round trip: every turn needs them
+            .options(joinedload(ChannelIdentity.customer if message.customer else ChannelIdentity.user))
         ).first()
         if message.customer:
             if identity is not None and identity.customer is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, overload
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from assistant.replies import say
 from assistant.turn import Ask, Choose, Confirm, Turn
@@ -25,9 +25,18 @@ def _ambiguous(value: Any) -> list[str] | None:
 
 
 def account_by_name(turn: Turn, name: str) -> Account | None:
-    return turn.session.scalars(
-        select(Account).where(Account.name_key == name_key(name), Account.deleted_at.is_(None))
+    """A turn looks its account up several times (the dialogue, then the skill's checks): found once, it
+    is kept for the turn while it is still in the session under that name and not deleted."""
+    key = name_key(name)
+    kept = turn.accounts.get(key)
+    if kept is not None and inspect(kept).persistent and kept.name_key == key and kept.deleted_at is None:
+        return kept
+    found = turn.session.scalars(
+        select(Account).where(Account.name_key == key, Account.deleted_at.is_(None))
     ).first()
+    if found is not None:
+        turn.accounts[key] = found
+    return found
 
 
 def create_account_if_confirmed(turn: Turn, slots: dict[str, Any]) -> Confirm | None:

@@ -13,7 +13,7 @@ from assistant.audit import Recorder
 from assistant.conversation import Context, ConversationState, Pending
 from assistant.meanwhile import Seen
 from assistant.messages import Button, Reply
-from storage.models import Customer, User
+from storage.models import Account, Customer, User
 
 
 @dataclass
@@ -29,6 +29,7 @@ class Turn:
     spoken: bool = False  # the words were heard: a write is read back before it is made
     answered: Pending | None = None  # the question this turn's yes answered: what changed since is told
     watched: Seen | None = None  # what a read-back just saw of the records it would change
+    accounts: dict[str, Account] = field(default_factory=dict)  # found by name this turn (records.py)
 
     @property
     def role(self) -> str:
