@@ -4,8 +4,10 @@ nothing it held is lost or answered twice, and SIGTERM stops them all.
 
 The fake Slack plays Socket Mode as Slack does (tests/slack/fake_slack.py `FakeSocketMode`): envelopes
 go to the open connections in turn, and one not acknowledged within 3 s, or whose connection closed
-first, is sent again to another connection. What a killed copy acknowledged but did not answer is in
-the inbox (assistant/inbox.py); the other copy's scheduler recovers it once its lease runs out.
+first, is sent again to another connection. The copy to kill is hung first (SIGSTOP) while a burst is
+sent, so at the kill it holds both kinds of message in flight: those it acknowledged but did not answer,
+which are in the inbox (assistant/inbox.py) for the other copy's scheduler to recover once their lease
+runs out, and those it never acknowledged, which Slack sends to the other connection.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def service(runtime: Runtime, fake: FakeSlack) -> Iterator[Service]:
     admin.seed_demo(runtime)
     env = environment(fake, SLACK_APP_TOKEN=APP_TOKEN, CRM_OUTBOX_LEASE_SECONDS=str(LEASE_SECONDS))
     del env["SLACK_SIGNING_SECRET"]  # Socket Mode needs none
-    del env["CRM_NOW"]  # inbox rows fall due by the real clock
+    del env["CRM_NOW"]  # inbox rows fall due by the real clock; a fixed one would never reach them
     supervisor = subprocess.Popen(
         [*CRM, "serve", "--slack", "--processes", "2", "--db", runtime.database_url, "--interval", "0.2"],
         env=env,
@@ -114,6 +116,7 @@ def first_deliveries(socket: FakeSocketMode, first: int) -> Counter[int]:
 
 
 def until(condition: Callable[[], bool], timeout: float) -> bool:
+    """Polls `condition` until it holds (False after `timeout`): the database tells no one it changed."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
