@@ -9,10 +9,12 @@ and serves them back newest first through conversations.history, as Slack does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
 import json
+import math
 import sys
 import threading
 import time
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection
 from websockets.sync.server import serve as websocket_serve
 
@@ -399,39 +402,104 @@ def button_body(
 
 # --- Socket Mode: Slack's end of the WebSocket ----------------------------------------------------------
 
+ACK_SECONDS = 3.0  # Slack sends an envelope again when it saw no acknowledgement within 3 s
+RETRIES = 3  # and gives up on it after three retries
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One envelope sent on one connection (numbered from 1 in the order they opened)."""
+
+    envelope_id: str
+    connection: int
+    attempt: int  # 0, then Slack's retry_attempt
+    reason: str  # Slack's retry_reason: "timeout" (no ack in time), "connection_failed" (closed first)
+
+
+@dataclass
+class _Envelope:
+    body: dict[str, Any]
+    sent: bool = False
+    on: ServerConnection | None = None  # the connection it was last sent on
+    due: float = 0.0  # when it is sent (again) unless acknowledged by then; inf: waits for a connection
+
 
 class FakeSocketMode:
-    """Slack's side of a Socket Mode connection: says hello, pushes envelopes, collects the app's acks."""
+    """Slack's side of Socket Mode: says hello on each of an app's connections, spreads envelopes over
+    the open ones in turn, and collects the app's acks. Like Slack, it sends an envelope again, to
+    another open connection when there is one, with retry_attempt and retry_reason set, when it saw no
+    ack within `ack_seconds` or the connection closed first; with no connection open it waits for one."""
 
-    def __init__(self) -> None:
+    def __init__(self, ack_seconds: float = ACK_SECONDS) -> None:
+        self.ack_seconds = ack_seconds
         self.acks: dict[str, dict[str, Any]] = {}
-        self._connections: list[ServerConnection] = []
+        self.deliveries: list[Delivery] = []
+        self.opened = 0  # connections ever opened
+        self._live: dict[ServerConnection, int] = {}  # open connection -> its number
+        self._unacked: dict[str, _Envelope] = {}
+        self._turn = itertools.count()
+        self._closed = False
         self._changed = threading.Condition()
         self._server = websocket_serve(self._session, "127.0.0.1", 0)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._resend_due, daemon=True).start()
 
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}/link/?ticket=test"
 
-    def _session(self, connection: ServerConnection) -> None:
-        connection.send(
-            json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0CRM"}})
-        )
+    @property
+    def connections(self) -> list[int]:
+        """The open connections' numbers."""
         with self._changed:
-            self._connections.append(connection)
+            return sorted(self._live.values())
+
+    @property
+    def unacked(self) -> list[str]:
+        """The envelopes Slack sends (again) until they are acknowledged."""
+        with self._changed:
+            return list(self._unacked)
+
+    def _session(self, connection: ServerConnection) -> None:
+        with self._changed:
+            self.opened += 1
+            number = self.opened
+            hello = {
+                "type": "hello",
+                "num_connections": len(self._live) + 1,
+                "connection_info": {"app_id": "A0CRM"},
+            }
+        connection.send(json.dumps(hello))
+        with self._changed:
+            self._live[connection] = number
+            for envelope in self._unacked.values():
+                if envelope.due == math.inf:
+                    envelope.due = 0.0
             self._changed.notify_all()
-        for frame in connection:
-            data = json.loads(frame)
+        try:
+            for frame in connection:
+                data = json.loads(frame)
+                with self._changed:
+                    self.acks[data["envelope_id"]] = data
+                    self._unacked.pop(data["envelope_id"], None)
+                    self._changed.notify_all()
+        except ConnectionClosed:  # the app's process was killed: no closing handshake
+            pass
+        finally:
             with self._changed:
-                self.acks[data["envelope_id"]] = data
+                del self._live[connection]
+                for envelope in self._unacked.values():
+                    if envelope.on is connection:
+                        envelope.due = 0.0
                 self._changed.notify_all()
 
-    def wait_connected(self, timeout: float = 15.0) -> bool:
+    def wait_connected(self, count: int = 1, timeout: float = 15.0) -> bool:
+        """Waits until `count` connections are open."""
         with self._changed:
-            return self._changed.wait_for(lambda: bool(self._connections), timeout)
+            return self._changed.wait_for(lambda: len(self._live) >= count, timeout)
 
     def push(self, kind: str, payload: dict[str, Any], envelope_id: str, retry: int = 0) -> None:
+        """Sends an envelope on the next open connection in turn (`retry`: as Slack's retry number)."""
         envelope = {
             "envelope_id": envelope_id,
             "type": kind,
@@ -441,8 +509,49 @@ class FakeSocketMode:
             "retry_reason": "timeout" if retry else "",
         }
         with self._changed:
-            connection = self._connections[-1]
-        connection.send(json.dumps(envelope))
+            self._unacked[envelope_id] = _Envelope(envelope)
+        self._send(envelope_id)
+
+    def _send(self, envelope_id: str) -> None:
+        with self._changed:
+            envelope = self._unacked.get(envelope_id)
+            if envelope is None:  # acknowledged meanwhile
+                return
+            live = [c for c in self._live if c is not envelope.on] or list(self._live)
+            if not live:
+                envelope.due = math.inf
+                return
+            body = envelope.body
+            if envelope.sent:
+                if body["retry_attempt"] >= RETRIES:
+                    del self._unacked[envelope_id]
+                    return
+                body["retry_attempt"] += 1
+                body["retry_reason"] = "timeout" if envelope.on in self._live else "connection_failed"
+            connection = live[next(self._turn) % len(live)]
+            envelope.sent, envelope.on = True, connection
+            envelope.due = time.monotonic() + self.ack_seconds
+            self.deliveries.append(
+                Delivery(envelope_id, self._live[connection], body["retry_attempt"], body["retry_reason"])
+            )
+            frame = json.dumps(body)
+            self._changed.notify_all()
+        with contextlib.suppress(ConnectionClosed):  # its session sees the close and sends it again
+            connection.send(frame)
+
+    def _resend_due(self) -> None:
+        while True:
+            with self._changed:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                due = [i for i, e in self._unacked.items() if e.due <= now]
+                if not due:
+                    soonest = min((e.due for e in self._unacked.values()), default=math.inf)
+                    self._changed.wait(None if soonest == math.inf else soonest - now)
+                    continue
+            for envelope_id in due:
+                self._send(envelope_id)
 
     def wait_ack(self, envelope_id: str, timeout: float = 15.0) -> dict[str, Any] | None:
         with self._changed:
@@ -450,4 +559,7 @@ class FakeSocketMode:
             return self.acks.get(envelope_id)
 
     def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
         self._server.shutdown()

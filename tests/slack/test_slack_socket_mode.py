@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from fake_slack import BOT_TOKEN, FakeSlack, FakeSocketMode, command_body, dm, event_body
 from slack_world import MARIA, Workspace
+from websockets.sync.client import connect
 
 from adapters.slack.app import SlackBot
 from adapters.slack.server import start
@@ -63,3 +64,42 @@ def test_the_slash_command_over_socket_mode(socket_bot: tuple[FakeSocketMode, Fa
     assert socket.wait_ack("env-4") is not None
     [reply] = fake.wait_posts(1)
     assert reply["response_type"] == "ephemeral" and "Pipeline" in reply["text"]
+
+
+def test_slack_sends_an_envelope_not_acknowledged_in_time_to_another_connection() -> None:
+    """The fake's Socket Mode end as the tests with several processes rely on it: envelopes go to the open
+    connections in turn; one not acknowledged in time, or whose connection closed first, goes again to
+    another connection, its retry counted and explained."""
+    socket = FakeSocketMode(ack_seconds=0.3)
+    first = connect(socket.url)
+    assert socket.wait_connected(1)
+    second = connect(socket.url)
+    assert socket.wait_connected(2)
+    assert [json.loads(c.recv(5))["type"] for c in (first, second)] == ["hello", "hello"]
+
+    socket.push("events_api", {"n": 1}, "env-a")
+    socket.push("events_api", {"n": 2}, "env-b")
+    assert json.loads(first.recv(5))["envelope_id"] == "env-a"
+    assert json.loads(second.recv(5))["envelope_id"] == "env-b"
+    second.send(json.dumps({"envelope_id": "env-b"}))
+
+    late = json.loads(second.recv(5))  # the first connection never acknowledged env-a
+    assert (late["envelope_id"], late["retry_attempt"], late["retry_reason"]) == ("env-a", 1, "timeout")
+    second.close()  # before acknowledging it
+    closed = json.loads(first.recv(5))
+    assert (closed["envelope_id"], closed["retry_attempt"], closed["retry_reason"]) == (
+        "env-a",
+        2,
+        "connection_failed",
+    )
+    first.send(json.dumps({"envelope_id": "env-a"}))
+    assert socket.wait_ack("env-a") == {"envelope_id": "env-a"}
+    assert not socket.unacked
+    assert [(d.envelope_id, d.connection, d.attempt, d.reason) for d in socket.deliveries] == [
+        ("env-a", 1, 0, ""),
+        ("env-b", 2, 0, ""),
+        ("env-a", 2, 1, "timeout"),
+        ("env-a", 1, 2, "connection_failed"),
+    ]
+    first.close()
+    socket.close()
