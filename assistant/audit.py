@@ -27,6 +27,7 @@ from storage.models import AuditEntry, Base
 
 SKIP = {"created_at", "updated_at"}
 DERIVED = {"last_activity_at"}  # moved by logging activities, not edited by anyone
+UTC = ZoneInfo("UTC")  # when a change was made does not matter to what undo puts back
 
 
 def snapshot(record: Base) -> dict[str, Any]:
@@ -162,18 +163,28 @@ def _what(entries: list[AuditEntry]) -> str:
     return "; ".join(dict.fromkeys(reversed(what)))  # a change group says each thing once
 
 
-def undo_clashes(session: Session, user_id: int, tz: ZoneInfo) -> tuple[str, list[Change]]:
-    """What undo would revert, and the changes others made since to what it would put back: a field of
-    it that holds another value now, or a record it created that others changed since. Undo must
-    not overwrite those without asking."""
-    entries = _newest_group(session, user_id)
-    clashes: list[Change] = []
-    for entry in entries:
-        record = session.get(model_for(entry.entity), entry.entity_id)
-        if record is None or entry.entity_id is None or not entry.after:
-            continue
-        version = entry.after.get("version")
-        later = changes_since(
+def _standing(later: list[Change], user_id: int) -> list[Change]:
+    """The changes since that are someone else's and still stand, so undo must not overwrite them unasked.
+
+    Not the user's own, from whichever channel: every change of theirs after the one being undone was
+    undone first (undo takes the newest), so their own undo rows are not news to them. Not a change
+    taken back since, nor the undo that took back a change made since: the two together leave nothing
+    of it. An undo of a change made before stands: it put an older value back over the user's."""
+    since = {c.group for c in later}
+    return [
+        c for c in later if c.by != user_id and not c.undone and (c.undoes is None or c.undoes not in since)
+    ]
+
+
+def _clashes(session: Session, entry: AuditEntry, record: Base, user_id: int, tz: ZoneInfo) -> list[Change]:
+    """The changes since `entry` that undoing it would overwrite: others' standing changes to a field it
+    set that holds another value now, or to a record it created; or, when no audited change explains a
+    field's new value, the record's last change itself (an import)."""
+    if entry.entity_id is None or not entry.after:
+        return []
+    version = entry.after.get("version")
+    later = (
+        changes_since(
             session,
             entry.entity,
             entry.entity_id,
@@ -182,19 +193,33 @@ def undo_clashes(session: Session, user_id: int, tz: ZoneInfo) -> tuple[str, lis
             skip_group=entry.change_group,
             tz=tz,
         )
-        later = [c for c in later or [] if not c.undone]
-        if entry.action == "create":
-            clashes += later
-            continue
-        moved = {
-            f for f in changed_fields(entry.before, entry.after) if not _holds(record, f, entry.after.get(f))
-        }
-        told_of = [c for c in later if c.fields & moved]
-        if moved and not told_of:  # changed with no audited change behind it (an import): still asked
-            at = record.updated_at.astimezone(tz)  # type: ignore[attr-defined]
-            what = say("meanwhile_fields", fields=", ".join(sorted(moved)), record=label(record))
-            told_of = [Change(say("meanwhile_someone"), at, what, moved)]
-        clashes += told_of
+        or []
+    )
+    standing = _standing(later, user_id)
+    if entry.action == "create":
+        return standing
+    moved = {
+        f for f in changed_fields(entry.before, entry.after) if not _holds(record, f, entry.after.get(f))
+    }
+    told_of = [c for c in standing if c.fields & moved]
+    unexplained = moved - {f for c in later for f in c.fields}  # the user's own changes explain a field too
+    if unexplained and not told_of:
+        at = record.updated_at.astimezone(tz)  # type: ignore[attr-defined]
+        what = say("meanwhile_fields", fields=", ".join(sorted(unexplained)), record=label(record))
+        told_of = [Change(say("meanwhile_someone"), at, what, unexplained)]
+    return told_of
+
+
+def undo_clashes(session: Session, user_id: int, tz: ZoneInfo) -> tuple[str, list[Change]]:
+    """What undo would revert, and the changes others made since to what it would put back: a field of
+    it that holds another value now, or a record it created that others changed since. Undo must
+    not overwrite those without asking."""
+    entries = _newest_group(session, user_id)
+    clashes: list[Change] = []
+    for entry in entries:
+        record = session.get(model_for(entry.entity), entry.entity_id)
+        if record is not None:
+            clashes += _clashes(session, entry, record, user_id, tz)
     return _what(entries), clashes
 
 
@@ -203,7 +228,8 @@ def undo_last(session: Session, user_id: int, channel: str, over: bool = False) 
 
     Only the fields a change set are put back, so a colleague's later change to another field stays;
     a field someone changed again since is put back only `over` their change (the user said so after
-    `undo_clashes` told them)."""
+    `undo_clashes` told them). A field that moved only by the user's own changes since (an undo of
+    theirs made over a colleague's) or by changes taken back since is put back: no one else's stands."""
     entries = _newest_group(session, user_id)
     if not entries:
         return None
@@ -217,10 +243,16 @@ def undo_last(session: Session, user_id: int, channel: str, over: bool = False) 
             record.deleted_at = now  # type: ignore[attr-defined]
         elif entry.before is not None:
             after = entry.after or {}
+            theirs = (
+                set()
+                if over
+                else {f for c in _clashes(session, entry, record, user_id, UTC) for f in c.fields}
+            )
             put_back = {
                 f: entry.before.get(f)
                 for f in _changed_by(entry)
-                if _holds(record, f, after.get(f)) or (over and f in changed_fields(entry.before, after))
+                if _holds(record, f, after.get(f))
+                or (f in changed_fields(entry.before, after) and f not in theirs)
             }
             _restore(record, put_back)
         session.flush()  # the write raises the record's version: the undo row records it as stored

@@ -53,6 +53,9 @@ class Change:
     what: str
     fields: set[str]
     undone: bool = False  # taken back since by its author: it no longer stands
+    by: int | None = None  # the user who made it (whichever channel they used); None for no one's
+    group: str = ""  # its change group
+    undoes: str | None = None  # for an undo, the change group it took back
 
 
 def audit_mark(session: Session) -> int:
@@ -120,7 +123,16 @@ def _change(session: Session, entry: AuditEntry, tz: ZoneInfo) -> Change:
             AuditEntry.action == "undo", AuditEntry.change_group == undo_group(entry.change_group)
         )
     )
-    return Change(who, at, what, changed_fields(entry.before, entry.after), taken_back is not None)
+    return Change(
+        who,
+        at,
+        what,
+        changed_fields(entry.before, entry.after),
+        taken_back is not None,
+        by=entry.user_id,
+        group=entry.change_group,
+        undoes=undone_group(entry.change_group) if entry.action == "undo" else None,
+    )
 
 
 def _undone_what(session: Session, entry: AuditEntry) -> str:

@@ -10,17 +10,24 @@ A copy that dies (killed, out of memory) is started again after a pause that dou
 that exits on its own within its first seconds failed to start (bad settings, a port in use), so the
 whole service stops with its status rather than restarting it forever. On SIGINT or SIGTERM the
 supervisor sends SIGTERM to every copy, and each stops as a lone `crm serve` does.
+
+A supervisor that cannot do that (SIGKILL, the OOM killer) must not leave its copies running as orphans
+on the shared ports, answering beside the copies of the next `crm serve`: on Linux each copy asks the
+kernel for SIGTERM when the supervisor dies (PR_SET_PDEATHSIG), and stops as it would on a Ctrl-C.
+Elsewhere (no prctl) the copies outlive a killed supervisor and must be stopped by hand.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from adapters.processes import PROCESS_ENV
@@ -28,6 +35,29 @@ from adapters.processes import PROCESS_ENV
 STARTUP_SECONDS = 5.0  # a copy exiting sooner than this after its start could not start
 FIRST_PAUSE, LONGEST_PAUSE = 1.0, 60.0  # seconds before a dead copy is started again
 STOP_SECONDS = 45.0  # how long the copies get to finish after SIGTERM before they are killed
+
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def dying_with(supervisor: int) -> Callable[[], None] | None:
+    """What a copy runs between fork and exec so that it gets SIGTERM when `supervisor` (the process and
+    thread spawning it) dies; None where the kernel offers no such thing.
+
+    libc is looked up here, in the supervisor: the forked child only calls it (no loading after fork).
+    The setting survives exec; it is lost if the supervisor died before it was made (the copy is then
+    another process's child already), so the copy checks its parent right after and ends itself then."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+
+    def die_with_supervisor() -> None:
+        if prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")  # Popen raises it
+        if os.getppid() != supervisor:  # the supervisor died before the line above: no signal will come
+            os._exit(1)
+
+    return die_with_supervisor
 
 
 @dataclass
@@ -48,7 +78,10 @@ class Supervisor:
     def spawn(self, index: int, pause: float = FIRST_PAUSE) -> None:
         env = {**os.environ, PROCESS_ENV: f"{index}/{self.count}"}
         command = [sys.executable, "-m", "adapters.cli.main", *self.argv]
-        self.copies[index] = Copy(index, subprocess.Popen(command, env=env), time.monotonic(), pause)
+        # the supervisor runs no other thread, so a preexec_fn cannot deadlock the fork; and the kernel's
+        # "parent" for PR_SET_PDEATHSIG is this (main) thread, which lives as long as the supervisor
+        process = subprocess.Popen(command, env=env, preexec_fn=dying_with(os.getpid()))
+        self.copies[index] = Copy(index, process, time.monotonic(), pause)
 
     def run(self) -> int:
         for index in range(1, self.count + 1):
