@@ -14,6 +14,11 @@ Tokens travel in bodies and frames, never in URLs, which proxies log.
 Every API call must come from an origin in `CRM_WEB_ORIGINS` (the `Origin` header, which browsers set
 and pages cannot forge); allowed origins get CORS headers. Turns run on a thread pool, since
 `Assistant.handle` is blocking; staff answers to connected visitors are looked for every two seconds.
+
+Under `crm serve --processes N` each copy runs this server on the shared port and the kernel hands each
+connection to any copy, so nothing a visitor relies on lives in one process: the token is checked with
+the shared secret, the conversation and the staff answers not yet shown are in the store (each answer is
+taken by one process, the one that pushes it to a WebSocket it holds), and so is the rate limit's bucket.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from adapters.web.render import WebChannel
 from adapters.web.settings import WebSettings
 from adapters.web.tokens import Signer
 from assistant.engine import Assistant
-from assistant.limits import RateLimiter
+from assistant.limits import SharedRateLimiter
 from assistant.messages import Message, Reply
 
 log = logging.getLogger(__name__)
@@ -77,7 +82,8 @@ class Chat:
         self.assistant = assistant
         self.settings = settings
         self.signer = Signer(settings.secret)
-        self.limit = RateLimiter(settings.rate_burst, settings.rate_per_minute / 60.0)
+        # in the store: the kernel spreads a visitor's connections over `crm serve --processes N`
+        self.limit = SharedRateLimiter(assistant.runtime, settings.rate_burst, settings.rate_per_minute / 60)
         self.sockets: dict[str, set[web.WebSocketResponse]] = {}
         self.channel = WebChannel(self.push)
         self.pool = ThreadPoolExecutor(TURN_THREADS, thread_name_prefix="web-turn")
@@ -119,7 +125,7 @@ class Chat:
         limit = self.settings.max_text
         if len(text) > limit:
             raise Refusal(413, "too_long", f"That message is too long: {limit:,} characters at most.")
-        wait = self.limit.wait(CHANNEL, visitor)
+        wait = await self.run(self.limit.wait, CHANNEL, visitor)
         if wait > 0:
             raise Refusal(
                 429,
