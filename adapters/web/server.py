@@ -14,6 +14,11 @@ Tokens travel in bodies and frames, never in URLs, which proxies log.
 Every API call must come from an origin in `CRM_WEB_ORIGINS` (the `Origin` header, which browsers set
 and pages cannot forge); allowed origins get CORS headers. Turns run on a thread pool, since
 `Assistant.handle` is blocking; staff answers to connected visitors are looked for every two seconds.
+
+Under `crm serve --processes N` each copy runs this server on the shared port and the kernel hands each
+connection to any copy, so nothing a visitor relies on lives in one process: the token is checked with
+the shared secret, the conversation and the staff answers not yet shown are in the store (each answer is
+taken by one process, the one that pushes it to a WebSocket it holds), and so is the rate limit's bucket.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from adapters.web.render import WebChannel
 from adapters.web.settings import WebSettings
 from adapters.web.tokens import Signer
 from assistant.engine import Assistant
-from assistant.limits import RateLimiter
+from assistant.limits import SharedRateLimiter
 from assistant.messages import Message, Reply
 
 log = logging.getLogger(__name__)
@@ -45,6 +50,7 @@ CHANNEL = "web"
 TURN_THREADS = 16
 MAX_BODY = 16 * 1024  # bytes in one HTTP request or WebSocket frame
 HELLO_SECONDS = 10.0  # for a new WebSocket to say who it is
+WATCHER_SECONDS = 5.0  # for the staff answers being pushed when the server stops to be sent
 STATIC = {"widget.js": "application/javascript", "widget.css": "text/css"}
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -77,7 +83,8 @@ class Chat:
         self.assistant = assistant
         self.settings = settings
         self.signer = Signer(settings.secret)
-        self.limit = RateLimiter(settings.rate_burst, settings.rate_per_minute / 60.0)
+        # in the store: the kernel spreads a visitor's connections over `crm serve --processes N`
+        self.limit = SharedRateLimiter(assistant.runtime, settings.rate_burst, settings.rate_per_minute / 60)
         self.sockets: dict[str, set[web.WebSocketResponse]] = {}
         self.channel = WebChannel(self.push)
         self.pool = ThreadPoolExecutor(TURN_THREADS, thread_name_prefix="web-turn")
@@ -119,7 +126,7 @@ class Chat:
         limit = self.settings.max_text
         if len(text) > limit:
             raise Refusal(413, "too_long", f"That message is too long: {limit:,} characters at most.")
-        wait = self.limit.wait(CHANNEL, visitor)
+        wait = await self.run(self.limit.wait, CHANNEL, visitor)
         if wait > 0:
             raise Refusal(
                 429,
@@ -152,10 +159,18 @@ class Chat:
             asyncio.run_coroutine_threadsafe(socket.send_json(frame), self.loop)
         return True
 
-    async def watch_news(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.news_every)
+    async def watch_news(self, stop: asyncio.Event) -> None:
+        """Pushes staff answers to the visitors with a WebSocket open here, every `news_every` seconds.
+        Taking a visitor's answers marks them seen, so it stops between visitors, never after a take
+        and before the send: answers taken while the server stops still reach the socket."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.news_every)
             for visitor in list(self.sockets):
+                if stop.is_set():
+                    return
+                if all(socket.closed for socket in self.sockets.get(visitor, ())):
+                    continue  # gone: its answers wait for its next visit
                 try:
                     replies = await self.news(visitor)
                 except Exception:
@@ -357,6 +372,10 @@ class WebServer:
             raise self._error
         return self
 
+    def stopping(self) -> bool:
+        """Whether the server has been told to stop (it may still be finishing)."""
+        return self._stop is not None and self._stop.is_set()
+
     def close(self) -> None:
         if self._stop is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stop.set)
@@ -386,9 +405,10 @@ class WebServer:
         server: Any = site._server  # an asyncio.Server: the port the system chose for port 0
         if server is not None and server.sockets:
             self.port = int(server.sockets[0].getsockname()[1])
-        watcher = asyncio.create_task(self.chat.watch_news())
+        watcher = asyncio.create_task(self.chat.watch_news(self._stop))
         self._ready.set()
         await self._stop.wait()
+        await asyncio.wait({watcher}, timeout=WATCHER_SECONDS)  # its last push, then the sockets close
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher

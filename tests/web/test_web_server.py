@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
-from web_world import ORIGIN, SECRET, Refused, Visitor, open_ticket, receive, serving, staff_says
+from web_world import (
+    ORIGIN,
+    SECRET,
+    Refused,
+    Visitor,
+    open_ticket,
+    receive,
+    serving,
+    settings,
+    staff_says,
+)
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -16,9 +28,19 @@ from adapters.web.settings import WebSettings, WebSettingsError, origin_of
 from adapters.web.tokens import Signer
 from assistant.engine import Assistant
 from assistant.limits import RateLimiter
+from assistant.messages import Reply
 from assistant.runtime import Runtime
 
 KB_QUESTION = "how do I get a refund? we were charged twice"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def texts(response_body: dict[str, object]) -> list[str]:
@@ -181,6 +203,42 @@ def test_a_staff_answer_is_pushed_live_over_the_websocket(server: WebServer, bot
         }
         assert time.monotonic() - started < 5
     assert visitor.poll().body["replies"] == []
+
+
+def test_answers_being_pushed_when_the_server_stops_still_reach_the_socket(
+    bot: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = WebServer(bot, settings()).start()
+    closing = threading.Thread(target=server.close)
+    taking, taken = threading.Event(), threading.Event()
+    take = bot.news
+    try:
+        visitor = Visitor(server.url)
+        visitor.start()
+        number = open_ticket(visitor.ask, "the report is empty")
+
+        def news_while_stopping(channel: str, sender: str) -> list[Reply]:
+            taking.set()
+            assert taken.wait(15)
+            return take(channel, sender)
+
+        with visitor.socket() as socket:
+            staff_says(bot, f"reply to {number}: try it again now")
+            monkeypatch.setattr(bot, "news", news_while_stopping)
+            assert taking.wait(15)
+            closing.start()  # a SIGTERM (a restart, a deploy) while the answer is being taken
+            assert wait_until(server.stopping)
+            taken.set()
+            assert receive(socket)["replies"][0]["text"].endswith('"try it again now"')
+            with pytest.raises(ConnectionClosed):
+                socket.recv(timeout=15)
+        assert socket.close_code == 1001
+    finally:
+        taken.set()
+        if closing.ident is None:
+            server.close()
+        else:
+            closing.join(15)
 
 
 def test_the_http_fallback_polls_for_answers(server: WebServer, bot: Assistant) -> None:

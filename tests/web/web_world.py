@@ -3,6 +3,7 @@ and a real WebSocket (no test client in between)."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.error
@@ -54,9 +55,12 @@ class Visitor:
     origin: str | None = ORIGIN
     token: str | None = None
     sent: int = field(default=0)
+    connection: http.client.HTTPConnection | None = None  # a kept-alive connection to use, else a new one
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Response:
         data = json.dumps(body).encode() if body is not None else None
+        if self.connection is not None:
+            return self._over(self.connection, method, path, data)
         request = urllib.request.Request(self.url + path, data=data, method=method)
         if data is not None:
             request.add_header("Content-Type", "application/json")
@@ -68,6 +72,18 @@ class Visitor:
         except urllib.error.HTTPError as error:
             status, headers, raw = error.code, dict(error.headers), error.read().decode()
         return Response(status, headers, json.loads(raw) if raw.strip().startswith("{") else {}, raw)
+
+    def _over(
+        self, connection: http.client.HTTPConnection, method: str, path: str, data: bytes | None
+    ) -> Response:
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        if self.origin is not None:
+            headers["Origin"] = self.origin
+        connection.request(method, path, body=data, headers=headers)
+        response = connection.getresponse()
+        raw = response.read().decode()
+        body = json.loads(raw) if raw.strip().startswith("{") else {}
+        return Response(response.status, dict(response.headers), body, raw)
 
     def ask(self, text: str) -> str:
         """The bot's text in answer to a line."""
