@@ -4,7 +4,8 @@ the acknowledgement and before the reply loses nothing.
 Slack stops retrying an event once it was acknowledged, and acknowledges come before the turn runs
 (within Slack's 3 s). So an adapter first records the message (`receive`), then acknowledges, then runs
 the turn. The record is a row of the outbox (assistant/outbox.py), of the kind "inbound", on the channel
-"<platform>-inbound", keyed by the platform's message id, due `recover_after` from now:
+"<platform>-inbound", keyed by the platform's message id, due `recover_after` from now (by the real
+clock, not the business one a fixed `--now` sets):
 
 1. the turn stores its reply on the row in the turn's own transaction (`answered`, called by the
    engine), so the row knows whether the turn was applied, and what it said;
@@ -34,14 +35,24 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from assistant.messages import Reply
-from assistant.outbox import lease_from_env
+from assistant.outbox import INBOUND, seconds_from_env
 from assistant.runtime import Runtime
-from storage.db import insert_or_skip, transaction
+from storage.db import insert_or_skip, json_with, transaction
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
-KIND = "inbound"
+KIND = INBOUND
 SETTLE_SECONDS = 0.25  # how long "done" marks gather before they are written together
+RECOVER_ENV = "CRM_INBOX_RECOVER_SECONDS"
+RECOVER_AFTER = timedelta(minutes=5)
+
+
+def recover_after_from_env() -> timedelta:
+    """How long a message stays with the process that took it before any other may finish it:
+    CRM_INBOX_RECOVER_SECONDS, else five minutes. It must outlast the longest a turn waits in a live
+    process's queue (an overloaded one lags by seconds, not minutes), or a slow turn's message would be
+    answered by its own process and by the recovery too."""
+    return seconds_from_env(RECOVER_ENV, RECOVER_AFTER)
 
 
 def channel_of(platform: str) -> str:
@@ -80,7 +91,7 @@ def receive(
 ) -> None:
     """Records one message before it is acknowledged (a retry's row is there already: left as it is).
     Raises when the store cannot take it: then the message must not be acknowledged."""
-    _insert(runtime, [_row(platform, message_id, data, recover_after or lease_from_env())])
+    _insert(runtime, [_row(platform, message_id, data, recover_after or recover_after_from_env())])
 
 
 @dataclass
@@ -96,7 +107,7 @@ class Inbox:
     def __init__(self, runtime: Runtime, platform: str, recover_after: timedelta | None = None) -> None:
         self.runtime = runtime
         self.platform = platform
-        self.recover_after = recover_after or lease_from_env()
+        self.recover_after = recover_after or recover_after_from_env()
         self._lock = threading.Lock()
         self._queue: list[_Waiting] = []
         self._writing = False
@@ -162,14 +173,15 @@ class Inbox:
 
 def answered(session: Session, platform: str, message_id: str, reply: Reply) -> None:
     """Inside a turn's transaction: the reply the turn made, kept on the message's inbound row (if it
-    has one), so that it commits with the turn or not at all."""
-    row = session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.idempotency_key == key_of(platform, message_id))
-        .execution_options(populate_existing=True)
-    ).first()
-    if row is not None and row.status == "pending":
-        row.payload = {**row.payload, "reply": reply.to_json()}
+    has one, still pending), so that it commits with the turn or not at all. One UPDATE: no read."""
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.idempotency_key == key_of(platform, message_id), OutboxMessage.status == "pending"
+        )
+        .values(payload=json_with(session, OutboxMessage.payload, "reply", reply.to_json()))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def stored_reply(runtime: Runtime, platform: str, message_id: str) -> Reply | None:

@@ -24,10 +24,10 @@ import socket
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from assistant.channels import Channel, Outgoing, Registry, StoreChannel, default_registry
@@ -46,6 +46,7 @@ LEASE_ENV = "CRM_OUTBOX_LEASE_SECONDS"  # how long a killed worker's rows wait b
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 ERROR_CHARS = 2000
+INBOUND = "inbound"  # the kind of the inbox's rows (assistant/inbox.py): due by the real clock, as leases are
 
 
 @dataclass(frozen=True)
@@ -133,15 +134,21 @@ def backoff(attempts: int, base: timedelta = BACKOFF_BASE, cap: timedelta = BACK
 def lease_from_env() -> timedelta:
     """The lease `CRM_OUTBOX_LEASE_SECONDS` sets (a positive number), else a minute. It must outlast the
     slowest send: a shorter one lets another worker take a row whose send is still under way."""
-    value = os.environ.get(LEASE_ENV, "").strip()
+    return seconds_from_env(LEASE_ENV, LEASE)
+
+
+def seconds_from_env(name: str, default: timedelta) -> timedelta:
+    """A positive number of seconds from the environment variable `name`; `default` when it is unset or
+    is not one (said in the log)."""
+    value = os.environ.get(name, "").strip()
     try:
         seconds = float(value) if value else 0.0
     except ValueError:
         seconds = 0.0
     if seconds <= 0:
         if value:
-            log.warning("%s=%r is not a positive number of seconds; using %s", LEASE_ENV, value, LEASE)
-        return LEASE
+            log.warning("%s=%r is not a positive number of seconds; using %s", name, value, default)
+        return default
     return timedelta(seconds=seconds)
 
 
@@ -175,21 +182,31 @@ class Dispatcher:
     clock: Callable[[], datetime] | None = None
 
     def now(self) -> datetime:
+        """The business clock: when a reminder falls due (fixed under `--now`)."""
         return self.clock() if self.clock else self.runtime.now()
+
+    def real_now(self) -> datetime:
+        """The clock of leases and of the inbox's recovery: how long a process has been silent, which
+        passes even when the business clock is fixed (`--now`, CRM_NOW); they are one clock otherwise."""
+        return self.clock() if self.clock else datetime.now(UTC)
 
     def claim(self) -> list[Claimed]:
         """Takes up to `batch` due rows that nobody holds (or whose holder's lease ran out)."""
         names = self.channels.names()
         if not names:
             return []
-        now = self.now()
+        now, real_now = self.now(), self.real_now()
+        inbound = OutboxMessage.kind == INBOUND
         with transaction(self.runtime.sessions) as session:
             due = (
                 select(OutboxMessage.id)
                 .where(
                     OutboxMessage.status == "pending",
-                    OutboxMessage.next_attempt_at <= now,
-                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now),
+                    or_(
+                        and_(~inbound, OutboxMessage.next_attempt_at <= now),
+                        and_(inbound, OutboxMessage.next_attempt_at <= real_now),
+                    ),
+                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= real_now),
                     OutboxMessage.channel.in_(names),
                 )
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
@@ -201,7 +218,9 @@ class Dispatcher:
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(due.scalar_subquery()))
                 .values(
-                    claimed_by=self.worker, lease_until=now + self.lease, attempts=OutboxMessage.attempts + 1
+                    claimed_by=self.worker,
+                    lease_until=real_now + self.lease,
+                    attempts=OutboxMessage.attempts + 1,
                 )
                 .returning(
                     OutboxMessage.id,

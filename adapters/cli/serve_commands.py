@@ -14,6 +14,8 @@ from adapters.cli.supervisor import supervise
 from adapters.platforms import PLATFORMS, Idle, PlatformError, Running
 from adapters.processes import place
 
+SOCKET_MODE_CONNECTIONS = 10  # Slack opens at most this many for one app
+
 
 def register(commands: Any) -> None:
     serve = commands.add_parser(
@@ -50,9 +52,17 @@ def run_serve(args: argparse.Namespace) -> int:
         print("crm serve: --processes must be at least 1", file=sys.stderr)
         return 2
     if args.processes > 1 and not here.shares_ports:
+        refused = too_many_connections(args)
+        if refused:
+            print(f"crm serve: {refused}", file=sys.stderr)
+            return 2
         runtime = runtime_from(args)
         if runtime.database_url.startswith("sqlite"):
-            print("crm serve: SQLite takes one writer at a time: use PostgreSQL for several processes.")
+            print(
+                "crm serve: SQLite takes one writer at a time, so the processes' writes take turns; "
+                "carrying on (PostgreSQL lets them write at once).",
+                file=sys.stderr,
+            )
         runtime.ensure_schema()  # once, here: copies migrating one store at the same time would race
         runtime.close()
         return supervise(args.argv, args.processes)
@@ -114,3 +124,16 @@ def run_serve(args: argparse.Namespace) -> int:
     runtime.close()
     print("Stopped.")
     return 0
+
+
+def too_many_connections(args: argparse.Namespace) -> str | None:
+    """Slack opens at most 10 Socket Mode connections for an app and refuses the 11th, which would then
+    retry for ever: more copies than that is a mistake worth saying before any starts."""
+    if not getattr(args, "slack", False) or args.processes <= SOCKET_MODE_CONNECTIONS:
+        return None
+    if not os.environ.get("SLACK_APP_TOKEN", "").strip():
+        return None  # HTTP mode: any number of copies share the port
+    return (
+        f"Slack allows {SOCKET_MODE_CONNECTIONS} Socket Mode connections an app, one a process: "
+        f"use --processes {SOCKET_MODE_CONNECTIONS} or fewer, or Slack's HTTP mode (unset SLACK_APP_TOKEN)"
+    )

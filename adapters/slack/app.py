@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltRequest
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -53,6 +54,17 @@ HANDLED_SUBTYPES = (None, "file_share")  # a typed message, with or without an a
 MAX_RAW_CHARS = 2 * MAX_MESSAGE_CHARS
 
 
+class _TokenFromClient(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN goes unused when it is given a client: ours carries that token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+BOLT_LOG = logging.getLogger("slack_bolt")
+BOLT_LOG.addFilter(_TokenFromClient())
+
+
 @dataclass(frozen=True)
 class Where:
     """Where the answer to one request goes: a channel (and thread), or the slash command's response URL."""
@@ -78,18 +90,25 @@ class SlackBot:
         self.people = SlackPeople(self.client)
         self.recent = RecentKeys()
         self.inbox = inbox.Inbox(assistant.runtime, CHANNEL)
+        self.turns = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-turn")
         self.app = App(
             client=self.client,  # carries the bot token
             signing_secret=settings.signing_secret or "",
             request_verification_enabled=not settings.socket_mode,
-            listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-turn"),
-            logger=logging.getLogger("slack_bolt"),
+            listener_executor=self.turns,
+            logger=BOLT_LOG,
         )
         self.app.event("message", middleware=[self.receive])(self.on_message)
         self.app.event("app_mention", middleware=[self.receive])(self.on_mention)
         self.app.command("/crm")(ack=self.acknowledge, lazy=[self.on_command])
         self.app.action(re.compile(f"^{ACTION_PREFIX}"))(ack=self.acknowledge, lazy=[self.on_button])
         self.app.error(self.on_error)
+
+    def close(self) -> None:
+        """Once no new request comes: the turns under way finish, those still queued are left to the
+        inbox's recovery (their rows are pending), and the "done" marks waiting are written."""
+        self.turns.shutdown(wait=True, cancel_futures=True)
+        self.inbox.flush()
 
     # --- listeners ------------------------------------------------------------------------------------
 
@@ -263,7 +282,7 @@ class SlackBot:
     @staticmethod
     def _note_retry(request: BoltRequest) -> None:
         retry = request.headers.get("x-slack-retry-num")
-        if retry:
+        if retry and retry[0] != "0":  # Socket Mode marks a first delivery retry_attempt 0
             reason = request.headers.get("x-slack-retry-reason", ["?"])[0]
             log.info("Slack retry #%s (%s)", retry[0], reason)
 

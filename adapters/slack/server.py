@@ -42,6 +42,7 @@ class HttpServer:
         self, bot: SlackBot, settings: SlackSettings, host: str = "0.0.0.0", port: int | None = None
     ):
         port = settings.port if port is None else port
+        self._bot = bot
         self._server: Any = create_server(
             wsgi_app(bot, settings),
             sockets=[listening_socket(host, port)],  # shared with sibling processes (--processes N)
@@ -69,12 +70,14 @@ class HttpServer:
         else:
             self._server.close()
         self._thread.join(timeout=5)
+        self._bot.close()
 
 
 class SocketMode:
     """Socket Mode: a WebSocket the app opens to Slack, so nothing needs to reach this machine."""
 
     def __init__(self, bot: SlackBot, settings: SlackSettings) -> None:
+        self._bot = bot
         self._handler = SocketModeHandler(bot.app, settings.app_token, concurrency=HTTP_THREADS)
 
     def start(self) -> SocketMode:
@@ -83,6 +86,7 @@ class SocketMode:
 
     def close(self) -> None:
         self._handler.close()
+        self._bot.close()
 
 
 def start(bot: SlackBot, settings: SlackSettings, host: str = "0.0.0.0") -> HttpServer | SocketMode:

@@ -111,6 +111,7 @@ class Serve:
             CRM_SLACK_PORT=str(port),
             CRM_TIMEZONE="UTC",
             CRM_OUTBOX_LEASE_SECONDS="2",
+            CRM_INBOX_RECOVER_SECONDS="2",
         )
         command = [*CRM, "serve", "--slack", "--db", database_url, "--interval", "0.2"]
         process = subprocess.Popen(

@@ -16,7 +16,7 @@ from adapters.slack.channel import REPLY_EVENT
 from assistant import inbox
 from assistant.channels import Registry
 from assistant.messages import Message
-from assistant.outbox import LEASE, Dispatcher
+from assistant.outbox import Dispatcher
 from assistant.runtime import Runtime
 from storage.models import Activity, OutboxMessage
 
@@ -34,7 +34,7 @@ def received(workspace: Workspace, ts: str, text: str) -> str:
 def recover(workspace: Workspace) -> None:
     """A scheduler worker, once the dead process's inbox rows fell due."""
     registry = inbox_registry(workspace)
-    later = datetime.now(UTC) + LEASE + timedelta(seconds=1)
+    later = datetime.now(UTC) + inbox.RECOVER_AFTER + timedelta(seconds=1)
     Dispatcher(workspace.runtime, registry, clock=lambda: later).run_once()
 
 

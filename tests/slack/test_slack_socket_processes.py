@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fake_slack import FakeSlack, FakeSocketMode, dm, event_body
@@ -29,6 +30,7 @@ from test_slack_processes import children
 from test_slack_serve import CRM, environment
 from test_slack_socket_mode import APP_TOKEN
 
+from adapters.cli.main import main
 from assistant import admin
 from assistant.inbox import channel_of
 from assistant.runtime import Runtime
@@ -65,9 +67,13 @@ class Service:
 @pytest.fixture
 def service(runtime: Runtime, fake: FakeSlack) -> Iterator[Service]:
     admin.seed_demo(runtime)
-    env = environment(fake, SLACK_APP_TOKEN=APP_TOKEN, CRM_OUTBOX_LEASE_SECONDS=str(LEASE_SECONDS))
+    env = environment(
+        fake,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        CRM_OUTBOX_LEASE_SECONDS=str(LEASE_SECONDS),
+        CRM_INBOX_RECOVER_SECONDS=str(LEASE_SECONDS),
+    )
     del env["SLACK_SIGNING_SECRET"]  # Socket Mode needs none
-    del env["CRM_NOW"]  # inbox rows fall due by the real clock; a fixed one would never reach them
     supervisor = subprocess.Popen(
         [*CRM, "serve", "--slack", "--processes", "2", "--db", runtime.database_url, "--interval", "0.2"],
         env=env,
@@ -188,3 +194,16 @@ def test_a_copy_killed_mid_load_reconnects_and_every_message_is_answered_once(
     assert service.supervisor.returncode == 0, err
     assert "starting it again" in out and out.rstrip().endswith("Stopped.")
     assert "Traceback" not in err
+
+
+def test_more_copies_than_slack_opens_connections_is_refused_before_any_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SLACK_APP_TOKEN", APP_TOKEN)
+    database = f"sqlite:///{tmp_path / 'never.sqlite3'}"
+
+    status = main(["serve", "--slack", "--processes", "11", "--db", database])
+
+    assert status == 2
+    assert "Slack allows 10 Socket Mode connections" in capsys.readouterr().err
+    assert not (tmp_path / "never.sqlite3").exists(), "nothing started, not even the store"

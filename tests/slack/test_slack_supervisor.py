@@ -81,11 +81,11 @@ def test_the_copies_end_when_their_supervisor_is_killed(
         if supervisor.poll() is None:
             supervisor.kill()
             supervisor.wait()
-    said = out.read_text()
+    said, warned = out.read_text(), err.read_text()
     assert said.count("Stopped.") == 2, f"each copy stopped as on Ctrl-C (SIGTERM), not killed: {said}"
-    assert "Traceback" not in err.read_text()
+    assert "Traceback" not in warned
     # kept on SQLite, with a warning: correct (each event is answered once) but its writes take turns
-    assert ("SQLite takes one writer at a time" in said) == runtime.database_url.startswith("sqlite")
+    assert ("SQLite takes one writer at a time" in warned) == runtime.database_url.startswith("sqlite")
 
 
 def test_a_copy_whose_supervisor_died_before_it_could_ask_ends_at_once() -> None:
