@@ -21,7 +21,7 @@ from assistant import inbox
 from assistant.audit import Recorder
 from assistant.conversation import load_state, lock_conversation, save_state
 from assistant.dialogue import Policy
-from assistant.limits import MAX_MESSAGE_CHARS, RateLimiter
+from assistant.limits import MAX_MESSAGE_CHARS, RateLimiter, SharedRateLimiter
 from assistant.messages import DUPLICATE, Message, Reply
 from assistant.replies import say
 from assistant.runtime import Runtime
@@ -57,7 +57,9 @@ class Assistant:
         self._names_version = self.names.version()
         self._names_checked = time.monotonic()
         self._names_lock = threading.Lock()  # adapters run turns on several threads
-        self.limiter = RateLimiter()  # customers' messages per identity
+        # customers' messages per identity, counted in the store: the same bucket whichever process of
+        # crm serve --processes N (or machine) a message reaches
+        self.limiter: RateLimiter | SharedRateLimiter = SharedRateLimiter(runtime, bucket="turns")
 
     def default_staff_email(self) -> str | None:
         with self.runtime.sessions() as session:

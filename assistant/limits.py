@@ -4,8 +4,9 @@ Customers are strangers on a public channel, so each identity (channel, sender) 
 a burst of a few messages, then a steady rate. Staff are not limited. `RateLimiter`'s buckets live in
 the process that runs the turns, so several processes each limit what they are sent: N times the rate
 for a sender whose connections the kernel spreads over N copies of `crm serve`. `SharedRateLimiter`
-keeps the bucket in the store instead, one bucket for every process and machine on the database; the
-web chat uses it for its stricter bucket (which also tells a visitor how long to wait).
+keeps the bucket in the store instead, one bucket for every process and machine on the database: the
+assistant counts every customer's messages with it, and the web chat its stricter bucket (which also
+tells a visitor how long to wait). `RateLimiter` is for a single process (and for tests).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class SharedRateLimiter:
     burst: float = BURST
     per_second: float = PER_SECOND
     clock: Callable[[], float] = time.time
+    bucket: str = ""  # which of an identity's buckets, when there are several ("turns"; the web chat's: "")
     _swept: float = field(default=float("-inf"), init=False, repr=False)  # when this one last swept
 
     def __post_init__(self) -> None:
@@ -107,7 +109,7 @@ class SharedRateLimiter:
         clock = self.clock()
         now, step = round(clock * MICROS), round(MICROS / self.per_second)
         window = round(self.burst * MICROS / self.per_second)
-        name = bucket_name(channel, sender)
+        name = bucket_name(f"{self.bucket}/{channel}" if self.bucket else channel, sender)
         full: int | None = None
         try:
             with transaction(self.runtime.sessions) as session:

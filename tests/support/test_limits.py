@@ -6,7 +6,7 @@ from __future__ import annotations
 from seeded import seed_demo
 
 from assistant.engine import REFUSED, Assistant
-from assistant.limits import BURST, MAX_MESSAGE_CHARS, RateLimiter
+from assistant.limits import BURST, MAX_MESSAGE_CHARS, RateLimiter, SharedRateLimiter
 from assistant.messages import Message
 from assistant.runtime import Runtime
 
@@ -48,3 +48,20 @@ def test_the_assistant_refuses_floods_and_long_messages(runtime: Runtime) -> Non
     long = bot.handle(Message("terminal", "maria.gonzalez@northwind.example", "x" * (MAX_MESSAGE_CHARS + 1)))
     assert long.intent == REFUSED and "too long" in long.plain
     assert BURST >= 10  # a person typing fast is never slowed
+
+
+def test_a_customer_is_counted_once_however_many_processes_answer(runtime: Runtime) -> None:
+    """Two assistants on one store stand for two processes of crm serve --processes 2: a customer whose
+    messages reach both is held to one bucket, not one each."""
+    seed_demo(runtime)
+    first, second = Assistant(runtime), Assistant(runtime)
+    assert isinstance(first.limiter, SharedRateLimiter), "shared by default"
+    clock = Clock()
+    for bot in (first, second):
+        bot.limiter = SharedRateLimiter(runtime, burst=3, per_second=0.5, clock=clock, bucket="turns")
+
+    replies = [bot.handle(Message("telegram", "42", "hi", customer=True)) for bot in (first, second) * 2]
+
+    assert [reply.intent == REFUSED for reply in replies] == [False, False, False, True]
+    clock.now += 2.0  # the bucket earns one message back
+    assert second.handle(Message("telegram", "42", "hi", customer=True)).intent != REFUSED
