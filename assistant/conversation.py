@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from storage.db import insert_or_skip
@@ -180,7 +180,7 @@ def lock_conversations(
     """Locks these conversations until the transaction ends, creating the missing ones.
 
     Rows are created in key order and locked in id order, so two transactions that lock overlapping
-    sets never wait for each other in a cycle. Each locked conversation's version goes up by one.
+    sets never wait for each other in a cycle.
     """
     wanted = sorted(set(keys))
     if not wanted:
@@ -200,29 +200,21 @@ def lock_conversations(
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    locked = {(c.channel, c.external_id): c for c in session.scalars(query)}
-    for conversation in locked.values():
-        conversation.version += 1
-    return locked
+    return {(c.channel, c.external_id): c for c in session.scalars(query)}
 
 
 def lock_conversation(session: Session, channel: str, external_id: str) -> Conversation:
-    """One conversation, locked: what a turn takes before it reads the state.
-
-    One statement in the usual case: an UPDATE that bumps the version takes the same row lock as
-    SELECT ... FOR UPDATE and returns the row (a turn's first round trips are most of its time on a busy
-    store). A conversation seen for the first time is created first, as `lock_conversations` does."""
-    bump = (
-        update(Conversation)
+    """One conversation, locked: what a turn takes before it reads the state. One round trip when the
+    conversation exists (a turn's round trips are most of its time on a busy store)."""
+    found = session.scalars(
+        select(Conversation)
         .where(Conversation.channel == channel, Conversation.external_id == external_id)
-        .values(version=Conversation.version + 1)
-        .returning(Conversation)
+        .with_for_update()
         .execution_options(populate_existing=True)
-    )
-    conversation = session.scalars(bump).first()
-    if conversation is None:
+    ).first()
+    if found is None:  # seen for the first time: created (or found created meanwhile), then locked
         return lock_conversations(session, [(channel, external_id)])[(channel, external_id)]
-    return conversation
+    return found
 
 
 def load_state(conversation: Conversation) -> ConversationState:
@@ -230,4 +222,6 @@ def load_state(conversation: Conversation) -> ConversationState:
 
 
 def save_state(conversation: Conversation, state: ConversationState) -> None:
+    """The state, written back with the conversation's version one up (written in the same UPDATE)."""
     conversation.state = state.to_json()  # a new object, so SQLAlchemy sees the change
+    conversation.version += 1
