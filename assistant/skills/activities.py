@@ -28,18 +28,24 @@ def activity_article(kind: str) -> str:
     }[kind]
 
 
-def _touch(turn: Turn, record: Account | Deal, when: datetime) -> None:
+def _touch(turn: Turn, record: Account | Deal, when: datetime) -> bool:
     """Moves the record's last activity forward by a statement of its own: a derived date, not an
     edit, so it neither bumps the record's version (a rep's pending "move it to won?" is not told
-    "changed meanwhile" because a colleague logged a call) nor fails a turn on a busy account."""
+    "changed meanwhile" because a colleague logged a call) nor fails a turn on a busy account. False
+    when a later activity is on the record already (a colleague's, since this turn read it): then
+    nothing changed, and there is nothing to audit or undo."""
     model = type(record)
     column = model.last_activity_at
-    turn.session.execute(
+    moved = turn.session.execute(
         update(model)
         .where(model.id == record.id, column.is_(None) | (column < when))
         .values(last_activity_at=when)
     )
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        turn.session.expire(record, ["last_activity_at"])  # read again, as it is now, when next wanted
+        return False
     set_committed_value(record, "last_activity_at", when)
+    return True
 
 
 def _deal_of(turn: Turn, account: Account) -> Deal | None:
@@ -85,8 +91,8 @@ def log_activity(turn: Turn, slots: dict[str, Any]) -> Outcome:
     for record in (account, deal):
         if record is not None and (record.last_activity_at is None or record.last_activity_at < when):
             before = snapshot(record)
-            _touch(turn, record, when)
-            turn.audit.updated(record, before, logged)  # audited too, and undone with the activity
+            if _touch(turn, record, when):
+                turn.audit.updated(record, before, logged)  # audited too, and undone with the activity
     text = say(
         "logged",
         activity=activity_article(kind),
