@@ -112,13 +112,17 @@ class SlackBot:
 
     # --- listeners ------------------------------------------------------------------------------------
 
-    def receive(self, event: dict[str, Any], next: Callable[[], None]) -> None:
-        """Before the acknowledgement: a message this app answers is written into the inbox. If the store
-        cannot take it the listener is not run, Slack gets no 200 and sends the event again."""
+    def receive(self, event: dict[str, Any], context: dict[str, Any], next: Callable[[], None]) -> None:
+        """Before the acknowledgement: a message this app answers is written into the inbox (with the
+        app's own user id, which a recovered turn needs to read "<@bot> ..."). If the store cannot take
+        it the listener is not run, Slack gets no 200 and sends the event again."""
         asked = _asked(event)
         if asked is not None:
+            bot = context.get("bot_user_id")
             try:
-                self.inbox.receive(_message_id(event), asked)
+                self.inbox.receive(
+                    _message_id(event), {**asked, "bot": bot} if isinstance(bot, str) else asked
+                )
             except Exception:
                 log.exception("could not record a Slack message; Slack will send it again")
                 return
@@ -154,17 +158,17 @@ class SlackBot:
             return
         runtime = self.assistant.runtime
         reply = inbox.stored_reply(runtime, CHANNEL, message_id)
+        thread_ts = asked.get("thread_ts") if isinstance(asked.get("thread_ts"), str) else None
         if reply is None:
             log.info("running the turn of %s, whose process died before it was applied", message_id)
-            reply = self._turn(user, text, message_id, {})
+            reply = self._turn(user, text, message_id, {"bot_user_id": asked.get("bot")})
             if reply.duplicate:  # another process applied it meanwhile
                 reply = inbox.stored_reply(runtime, CHANNEL, message_id)
         if reply is None or reply.duplicate:
             return
-        if self.channel.in_history(channel, REPLY_EVENT, message_id, message.created_at):
+        if self.channel.in_history(channel, REPLY_EVENT, message_id, message.created_at, thread_ts):
             log.info("%s was answered before its process died: not answered again", message_id)
             return
-        thread_ts = asked.get("thread_ts") if isinstance(asked.get("thread_ts"), str) else None
         self.channel.post(reply, channel, thread_ts, owner=user, metadata=_reply_metadata(message_id))
 
     @staticmethod

@@ -75,18 +75,23 @@ class SlackChannel(OutputChannel):
         """Whether the DM holds a post carrying `message.key`, made since the row was enqueued."""
         return self.in_history(message.recipient, METADATA_EVENT, message.key, message.created_at)
 
-    def in_history(self, where: str, event_type: str, key: str, since: datetime | None) -> bool:
+    def in_history(
+        self, where: str, event_type: str, key: str, since: datetime | None, thread_ts: str | None = None
+    ) -> bool:
         """Whether a conversation (a channel id, or a user id for the app's DM with them) holds a post
-        of this app's whose metadata is `event_type` with this key, posted since `since`."""
+        of this app's whose metadata is `event_type` with this key, posted since `since`; in the thread
+        under `thread_ts` when given (a thread's replies are not in the channel's history)."""
         channel = where
         if not channel.startswith(("D", "C", "G")):  # a user id: the app's DM with them
             channel = self.client.conversations_open(users=where)["channel"]["id"]
         oldest = f"{(since - CLOCK_SKEW).timestamp():.6f}" if since is not None else "0"
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
-            page = self.client.conversations_history(
-                channel=channel, oldest=oldest, limit=HISTORY_PAGE, include_all_metadata=True, cursor=cursor
-            )
+            window = {"oldest": oldest, "limit": HISTORY_PAGE, "include_all_metadata": True, "cursor": cursor}
+            if thread_ts:
+                page = self.client.conversations_replies(channel=channel, ts=thread_ts, **window)
+            else:
+                page = self.client.conversations_history(channel=channel, **window)
             for posted in page.get("messages") or []:
                 data = posted.get("metadata") or {}
                 if (

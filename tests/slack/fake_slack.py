@@ -154,8 +154,10 @@ class FakeSlack:
             if not users or "," in users:
                 return {"ok": False, "error": "users_list_not_supplied"}
             return {"ok": True, "channel": {"id": dm_of(users)}}
-        if method == "conversations.history":
-            return self.read_history(args)
+        if method in ("conversations.history", "conversations.replies"):
+            return self.read_history(
+                args, thread=args.get("ts") if method == "conversations.replies" else None
+            )
         if method in ("chat.postMessage", "chat.update"):
             return self.keep(method, args)
         return {"ok": False, "error": "unknown_method"}
@@ -177,12 +179,15 @@ class FakeSlack:
                 message = {"type": "message", "ts": ts, "bot_id": BOT_ID, "text": args.get("text")}
                 if metadata:
                     message["metadata"] = metadata
+                if args.get("thread_ts"):
+                    message["thread_ts"] = str(args["thread_ts"])
                 kept.append(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text")}}
 
-    def read_history(self, args: dict[str, Any]) -> dict[str, Any]:
+    def read_history(self, args: dict[str, Any], thread: str | None = None) -> dict[str, Any]:
         """conversations.history: newest first, from `oldest` on, `limit` a page, a cursor for the next;
-        metadata only with include_all_metadata."""
+        metadata only with include_all_metadata. A thread's replies are not in it, as in Slack: they are
+        read with conversations.replies (`thread`: its ts), oldest first."""
         channel = str(args.get("channel") or "")
         if not channel.startswith(("D", "C", "G")):
             return {"ok": False, "error": "channel_not_found"}
@@ -191,7 +196,12 @@ class FakeSlack:
         start = int(args.get("cursor") or 0)
         with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
         with self._changed:
-            found = [dict(m) for m in reversed(self.history.get(channel, [])) if float(m["ts"]) > oldest]
+            kept = self.history.get(channel, [])
+            if thread is None:
+                posts = [m for m in reversed(kept) if m.get("thread_ts", m["ts"]) == m["ts"]]
+            else:
+                posts = [m for m in kept if m.get("thread_ts") == thread or m["ts"] == thread]
+            found = [dict(m) for m in posts if float(m["ts"]) > oldest]
         page = found[start : start + limit]
         if not with_metadata:
             for message in page:

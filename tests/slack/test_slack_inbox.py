@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from fake_slack import FakeSlack, dm
+from fake_slack import BOT_USER, FakeSlack, dm
 from slack_world import DANIEL, Workspace
 from sqlalchemy import func, select
 
@@ -21,6 +21,7 @@ from assistant.runtime import Runtime
 from storage.models import Activity, OutboxMessage
 
 DM = "D0DANIEL"
+CHANNEL = "C0SALES"
 EMAIL = "daniel.okafor@northwind.example"
 
 
@@ -42,6 +43,11 @@ def inbox_registry(workspace: Workspace) -> Registry:
     registry = Registry(fallback="terminal")
     registry.register(InboundRecovery(workspace.bot))
     return registry
+
+
+def thread(fake: FakeSlack, ts: str) -> list[dict[str, object]]:
+    """The app's posts in the thread under `ts` in the sales channel."""
+    return [p for p in fake.posts() if p.get("channel") == CHANNEL and p.get("thread_ts") == ts]
 
 
 def answers(fake: FakeSlack) -> list[str]:
@@ -118,4 +124,37 @@ def test_a_dm_answered_before_its_process_died_is_not_answered_again(
     recover(workspace)
     assert len(answers(fake)) == 1 and calls_logged(workspace.runtime) == 1
     assert len(fake.called("conversations.history")) == 1
+    assert settled(workspace.runtime)
+
+
+def test_a_mention_answered_in_its_thread_before_its_process_died_is_not_answered_again(
+    workspace: Workspace, fake: FakeSlack
+) -> None:
+    """A mention's answer goes in a thread, which the channel's history does not show: the thread is read."""
+    message_id = f"{CHANNEL}:5.1"
+    asked = {"user": DANIEL, "channel": CHANNEL, "text": f"<@{BOT_USER}> log a call with Globex: inbox drill"}
+    inbox.receive(workspace.runtime, "slack", message_id, {**asked, "thread_ts": "5.1", "bot": BOT_USER})
+    reply = workspace.bot.assistant.handle(
+        Message(
+            "slack", DANIEL, "log a call with Globex: inbox drill", message_id=message_id, sender_email=EMAIL
+        )
+    )
+    metadata = {"event_type": REPLY_EVENT, "event_payload": {"key": message_id}}
+    workspace.bot.channel.post(reply, CHANNEL, "5.1", owner=DANIEL, metadata=metadata)  # then killed
+    recover(workspace)
+    assert len(thread(fake, "5.1")) == 1 and calls_logged(workspace.runtime) == 1
+    assert [c.args.get("ts") for c in fake.called("conversations.replies")] == ["5.1"]
+    assert settled(workspace.runtime)
+
+
+def test_a_mention_whose_process_died_before_its_turn_is_read_without_the_apps_name(
+    workspace: Workspace, fake: FakeSlack
+) -> None:
+    asked = {"user": DANIEL, "channel": CHANNEL, "text": f"<@{BOT_USER}> log a call with Globex: inbox drill"}
+    inbox.receive(
+        workspace.runtime, "slack", f"{CHANNEL}:6.1", {**asked, "thread_ts": "6.1", "bot": BOT_USER}
+    )
+    recover(workspace)
+    [answer] = thread(fake, "6.1")
+    assert "Logged a call with Globex" in str(answer["text"]) and calls_logged(workspace.runtime) == 1
     assert settled(workspace.runtime)

@@ -15,7 +15,9 @@ METHOD_SCOPES = {
     "chat.postMessage": {"chat:write"},
     "chat.update": {"chat:write"},
     "conversations.open": {"im:write"},  # the DM an outbox row went to, to look for it before a resend
-    "conversations.history": {"im:history"},
+    # a reply or reminder looked for before it is sent again, in a DM or in the channel a mention came from
+    "conversations.history": {"im:history", "channels:history", "groups:history"},
+    "conversations.replies": {"im:history", "channels:history", "groups:history"},  # ... in its thread
     "users.info": {"users:read", "users:read.email"},
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
