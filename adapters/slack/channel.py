@@ -87,11 +87,23 @@ class SlackChannel(OutputChannel):
         oldest = f"{(since - CLOCK_SKEW).timestamp():.6f}" if since is not None else "0"
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
-            window = {"oldest": oldest, "limit": HISTORY_PAGE, "include_all_metadata": True, "cursor": cursor}
             if thread_ts:
-                page = self.client.conversations_replies(channel=channel, ts=thread_ts, **window)
+                page = self.client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    oldest=oldest,
+                    limit=HISTORY_PAGE,
+                    include_all_metadata=True,
+                    cursor=cursor,
+                )
             else:
-                page = self.client.conversations_history(channel=channel, **window)
+                page = self.client.conversations_history(
+                    channel=channel,
+                    oldest=oldest,
+                    limit=HISTORY_PAGE,
+                    include_all_metadata=True,
+                    cursor=cursor,
+                )
             for posted in page.get("messages") or []:
                 data = posted.get("metadata") or {}
                 if (
