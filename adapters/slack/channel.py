@@ -10,8 +10,8 @@ Slack's answer and the "sent" mark leaves the row to be claimed again. Slack DMs
 exactly-once: every outbox post carries its key as message metadata, and a row claimed a second time
 is first looked for in the DM's history since the row was enqueued (conversations.history with
 include_all_metadata; the im:history scope); found, it is not posted again and the outbox marks it sent.
-The support channel's notices stay at-least-once: reading a channel's history would need the
-channels:history scope, which the app does not ask for.
+The support channel's notices are looked for the same way in that channel (channels:history, or
+groups:history for a private one).
 """
 
 from __future__ import annotations
@@ -147,8 +147,14 @@ class SupportRoom:
     identity: str | None = None
 
     def send(self, message: Outgoing) -> None:
+        """A notice in the support channel; a row claimed again is first looked for there, as DMs are."""
         metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": message.key, "kind": message.kind}}
         try:
+            if message.attempts > 1 and self.slack.in_history(
+                self.room, METADATA_EVENT, message.key, message.created_at
+            ):
+                log.info("%s is in the support channel already (an earlier attempt sent it)", message.key)
+                return
             self.slack.post(message.reply, self.room, metadata=metadata)
         except SlackApiError as error:
             raise ChannelError(

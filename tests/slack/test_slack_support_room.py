@@ -3,6 +3,9 @@ buttons; any member of staff takes one from there, and the notice is sent once."
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from fake_slack import FakeSlack
 from slack_world import DANIEL, Workspace
@@ -10,9 +13,9 @@ from sqlalchemy import select
 
 from adapters.slack.channel import SlackChannel, SupportRoom
 from adapters.slack.settings import SlackSettings, SlackSettingsError
-from assistant.channels import Registry
+from assistant.channels import Outgoing, Registry
 from assistant.engine import Assistant
-from assistant.messages import Message
+from assistant.messages import Message, Reply
 from assistant.outbox import Dispatcher
 from storage.models import Ticket, User
 
@@ -81,3 +84,30 @@ def test_a_customer_message_is_shown_as_text_in_slack(workspace: Workspace, fake
     sections = " ".join(b["text"]["text"] for b in posted["blocks"] if b["type"] == "section")
     assert "&lt;script&gt;" in sections
     assert "<" not in sections  # no mention, link or tag reaches Slack's formatting
+
+
+def test_a_notice_claimed_again_after_its_post_went_out_is_not_posted_twice(
+    workspace: Workspace, fake: FakeSlack
+) -> None:
+    """A worker killed between Slack's answer and the "sent" mark: the next claim finds the notice's key
+    in the support channel (conversations.history with metadata) and posts nothing."""
+    room = SupportRoom(SlackChannel(workspace.bot.client), ROOM)
+    notice = Outgoing(
+        outbox_id=0,
+        key="ticket:1046:opened",
+        kind="support",
+        channel=room.name,
+        recipient="",
+        user_id=None,
+        reply=Reply("New ticket #1046"),
+        attempts=1,
+        created_at=datetime.now(UTC) - timedelta(seconds=5),
+    )
+    room.send(notice)
+    room.send(replace(notice, attempts=2))
+    assert len([p for p in fake.posts() if p["channel"] == ROOM]) == 1
+    [looked] = fake.called("conversations.history")
+    assert looked.args["channel"] == ROOM
+
+    room.send(replace(notice, key="ticket:1047:opened", attempts=2))  # claimed again, never out: posted
+    assert len([p for p in fake.posts() if p["channel"] == ROOM]) == 2
