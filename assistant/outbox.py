@@ -14,6 +14,12 @@ enqueueing the same moment twice changes nothing. Workers then:
 3. a failed send keeps the row pending with `next_attempt_at` pushed out exponentially and the error in
    `last_error`: never dropped. A worker that dies after claiming leaves its rows leased; once
    `lease_until` has passed any worker claims them again.
+
+Settled rows are pruned (`Dispatcher.prune`), a batch per transaction, once nothing can need them: a
+key is what keeps an occurrence from being sent twice only while some pass could work it out again, and
+the passes say for how long (assistant/reminders.py `rederived_for`); inbound rows, keyed by a platform's
+message id, are needed only while the platform may retry, which is minutes. Pending rows (failing ones
+too) are never pruned, nor rows whose store delivery refers to them (the terminal's inbox).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, delete, exists, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from assistant.channels import Channel, Outgoing, Registry, StoreChannel, default_registry
@@ -35,7 +41,7 @@ from assistant.conversation import Key, load_state, lock_conversations, save_sta
 from assistant.messages import Reply
 from assistant.runtime import Runtime
 from storage.db import insert_or_skip, transaction
-from storage.models import OutboxMessage
+from storage.models import Delivery, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,11 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 ERROR_CHARS = 2000
 INBOUND = "inbound"  # the kind of the inbox's rows (assistant/inbox.py): due by the real clock, as leases are
+KEEP_ENV = "CRM_OUTBOX_KEEP_DAYS"  # how long a sent row stays in the outbox before it is pruned
+KEEP = timedelta(days=7)
+PRUNE_BATCH = 1000  # rows deleted per transaction: a backlog never holds a long lock
+PRUNE_ROUND = 10  # batches a scheduler round prunes at most: a backlog is caught up round by round
+PRUNE_EVERY = timedelta(minutes=5)  # between a worker's prunes, once it has caught up
 
 
 @dataclass(frozen=True)
@@ -137,19 +148,29 @@ def lease_from_env() -> timedelta:
     return seconds_from_env(LEASE_ENV, LEASE)
 
 
+def keep_from_env() -> timedelta:
+    """How long sent rows are kept: `CRM_OUTBOX_KEEP_DAYS` (a positive number), else a week, which
+    outlasts any platform's retries many times over and leaves a week of history to look into."""
+    return positive_from_env(KEEP_ENV, KEEP, "days")
+
+
 def seconds_from_env(name: str, default: timedelta) -> timedelta:
-    """A positive number of seconds from the environment variable `name`; `default` when it is unset or
-    is not one (said in the log)."""
+    return positive_from_env(name, default, "seconds")
+
+
+def positive_from_env(name: str, default: timedelta, unit: str) -> timedelta:
+    """A positive number of `unit`s ("seconds", "days") from the environment variable `name`; `default`
+    when it is unset or is not one (said in the log)."""
     value = os.environ.get(name, "").strip()
     try:
-        seconds = float(value) if value else 0.0
+        amount = float(value) if value else 0.0
     except ValueError:
-        seconds = 0.0
-    if seconds <= 0:
+        amount = 0.0
+    if amount <= 0:
         if value:
-            log.warning("%s=%r is not a positive number of seconds; using %s", name, value, default)
+            log.warning("%s=%r is not a positive number of %s; using %s", name, value, unit, default)
         return default
-    return timedelta(seconds=seconds)
+    return timedelta(**{unit: amount})
 
 
 def worker_name() -> str:
@@ -180,6 +201,9 @@ class Dispatcher:
     backoff_base: timedelta = BACKOFF_BASE
     backoff_max: timedelta = BACKOFF_MAX
     clock: Callable[[], datetime] | None = None
+    keep: timedelta = field(default_factory=keep_from_env)
+    prune_batch: int = PRUNE_BATCH
+    pruned_until: datetime | None = field(default=None, init=False)  # real clock: no prune before then
 
     def now(self) -> datetime:
         """The business clock: when a reminder falls due (fixed under `--now`)."""
@@ -264,6 +288,61 @@ class Dispatcher:
                 break
             sent += self.send(claimed)
         return sent
+
+    # pruning -----------------------------------------------------------------------------------------
+
+    def prune(self, rederived: timedelta, batches: int, stop: Callable[[], bool] | None = None) -> int:
+        """Deletes up to `batches` batches of sent rows that are kept `keep` and no longer needed, one
+        transaction each, stopping early when none is left (or `stop()` says so); returns how many. An
+        inbound row goes `keep` after it was received, by the real clock its times are on; any other row
+        `keep` after it fell due, but never before the passes stopped working its key out again
+        (`rederived`), by the business clock its times are on."""
+        now, real_now = self.now(), self.real_now()
+        inbound = OutboxMessage.kind == INBOUND
+        pruned = 0
+        for _ in range(batches):
+            if stop and stop():
+                break
+            with transaction(self.runtime.sessions) as session:
+                settled = (
+                    select(OutboxMessage.id)
+                    .where(
+                        OutboxMessage.status == "sent",
+                        or_(
+                            and_(inbound, OutboxMessage.created_at < real_now - self.keep),
+                            and_(~inbound, OutboxMessage.next_attempt_at < now - max(self.keep, rederived)),
+                        ),
+                        ~exists().where(Delivery.outbox_id == OutboxMessage.id),
+                    )
+                    .limit(self.prune_batch)
+                )
+                if session.get_bind().dialect.name == "postgresql":
+                    settled = settled.with_for_update(skip_locked=True)  # a second pruner takes others
+                deleted = len(
+                    session.execute(
+                        delete(OutboxMessage)
+                        .where(OutboxMessage.id.in_(settled.scalar_subquery()))
+                        .returning(OutboxMessage.id)
+                        .execution_options(synchronize_session=False)
+                    ).all()
+                )
+            pruned += deleted
+            if deleted < self.prune_batch:
+                break
+        return pruned
+
+    def prune_now_and_then(self, rederived: timedelta, stop: Callable[[], bool] | None = None) -> int:
+        """What a scheduler round prunes: a few batches, then again next round while a backlog is left,
+        else not before PRUNE_EVERY has passed (by the real clock)."""
+        real_now = self.real_now()
+        if self.pruned_until is not None and real_now < self.pruned_until:
+            return 0
+        pruned = self.prune(rederived, PRUNE_ROUND, stop)
+        caught_up = pruned < PRUNE_ROUND * self.prune_batch
+        self.pruned_until = real_now + PRUNE_EVERY if caught_up else None
+        if pruned:
+            log.info("pruned %d sent outbox rows", pruned)
+        return pruned
 
     # sending -----------------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, text, update
@@ -35,7 +35,16 @@ from assistant.schedule import Schedule
 from assistant.stale_alerts import stale_alerts
 from assistant.when import zone_of
 
-__all__ = ["Due", "Schedule", "enqueue_due", "run_due", "run_scheduler", "task_reminders", "task_reply"]
+__all__ = [
+    "Due",
+    "Schedule",
+    "enqueue_due",
+    "rederived_for",
+    "run_due",
+    "run_scheduler",
+    "task_reminders",
+    "task_reply",
+]
 from storage.db import transaction
 from storage.models import Account, Task, User
 
@@ -79,6 +88,14 @@ def enqueue_due(
     return due
 
 
+def rederived_for(schedule: Schedule) -> timedelta:
+    """How long after an occurrence fell due the pass may still work out its key, which is then all that
+    keeps it from being sent again, so its sent row must outlive this (Dispatcher.prune): a stale-deal
+    alert's key for the rest of its quiet period (stale_days), a digest's for the rest of its local day.
+    A task reminder's never: the task's `reminded_at` is set with the enqueue."""
+    return timedelta(days=schedule.stale_days + 1)
+
+
 def run_due(
     runtime: Runtime,
     channels: Registry | None = None,
@@ -101,7 +118,8 @@ def run_scheduler(
     dispatcher: Dispatcher | None = None,
     enqueue_items: bool = True,
 ) -> int:
-    """The loop inside `crm serve` (and in a worker process): enqueue what is due, deliver it, sleep.
+    """The loop inside `crm serve` (and in a worker process): enqueue what is due, deliver it, prune what
+    was sent long enough ago (now and then), sleep.
 
     A failing round (database away) is logged and tried again after `interval`; rows a dead worker held
     are picked up once their lease ran out. Returns how many deliveries this loop made.
@@ -115,6 +133,7 @@ def run_scheduler(
             if enqueue_items:
                 enqueue_due(runtime, schedule=schedule, channels=channels)
             delivered += len(dispatcher.run_once(stop=stop_event.is_set))
+            dispatcher.prune_now_and_then(rederived_for(schedule), stop=stop_event.is_set)
         except Exception:
             log.exception("reminder round failed; trying again in %.0f s", interval)
         stop_event.wait(interval)

@@ -31,12 +31,14 @@ from telegram.constants import ChatType, MessageEntityType, ParseMode
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, TypeHandler
 from telegram.request import HTTPXRequest
+from tornado.httpserver import HTTPServer
 
 from adapters.processes import listening_socket
 from adapters.telegram.lanes import Lanes
 from adapters.telegram.redaction import hide_secrets
 from adapters.telegram.render import CHOSEN, ButtonValues, chosen_keyboard, chunks, pressed_label
 from adapters.telegram.settings import TelegramSettings
+from adapters.telegram.updates import readable, serve_webhook, stop_webhook
 from assistant import cursors, linking, preferences
 from assistant.channels import ChannelError
 from assistant.engine import Assistant
@@ -110,6 +112,7 @@ class TelegramBot:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping: asyncio.Event | None = None
+        self._webhook: HTTPServer | None = None
         self._voice: Any = None  # the transcriber, built at the first voice note
         self._voice_lock = threading.Lock()
         self.username = ""
@@ -176,6 +179,8 @@ class TelegramBot:
             task.cancel()
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
+        if self._webhook is not None:
+            await stop_webhook(self._webhook)
         await self.lanes.drain()
         await self._store_cursor()
         await app.stop()
@@ -192,13 +197,13 @@ class TelegramBot:
                 BotCommand("voice", say("telegram_command_voice")),
             ]
         )
-        if self.settings.webhook_url:
-            await app.updater.start_webhook(
-                unix=listening_socket(self.host, self.settings.port),  # TCP, shared by --processes
-                url_path=self.settings.webhook_path,
-                webhook_url=self.settings.webhook_url,
-                secret_token=self.settings.webhook_secret,
-                allowed_updates=UPDATES,
+        if self.settings.webhook_url:  # served by adapters/telegram/updates.py, not by the Updater
+            self._webhook = await serve_webhook(
+                app.bot,
+                app.update_queue,
+                self.settings,
+                listening_socket(self.host, self.settings.port),  # TCP, shared by --processes
+                UPDATES,
             )
             return
         # Updates handled before a restart but not confirmed come again first: the lanes drop them (by
@@ -537,20 +542,8 @@ class _TolerantBot(ExtBot[None]):
     ) -> Any:
         result = await super()._post(endpoint, data, *args, **kwargs)
         if endpoint == "getUpdates" and isinstance(result, list):
-            return [_readable(update, self) for update in result]
+            return [readable(update, self) for update in result]
         return result
-
-
-def _readable(update: Any, bot: ExtBot[None]) -> Any:
-    """The update as it came when python-telegram-bot can read it, else only its id."""
-    try:
-        Update.de_json(update, bot)
-    except Exception as error:
-        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-            raise  # without an id the update cannot even be skipped: Telegram never sends one
-        log.warning("skipped Telegram update %s: unreadable (%s)", update["update_id"], type(error).__name__)
-        return {"update_id": update["update_id"]}
-    return update
 
 
 def _seconds(value: float | timedelta) -> float:

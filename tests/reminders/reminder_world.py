@@ -5,14 +5,14 @@ can import it by a name no other test folder uses.)"""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from assistant.channels import Registry
+from assistant.channels import ChannelError, Outgoing, Registry
 from assistant.outbox import Dispatcher, Sent
 from assistant.reminders import Schedule, enqueue_due
 from assistant.runtime import Runtime
@@ -20,6 +20,22 @@ from storage.db import transaction
 from storage.models import Account, Deal, Delivery, Task, User, name_key
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("UTC"))  # the runtime fixture's clock: a Monday
+
+
+@dataclass
+class Network:
+    """A platform channel: sends outside the store and remembers which keys it was given."""
+
+    name: str = "recording"
+    identity: str | None = None
+    keys: list[str] = field(default_factory=list)
+    fail_first: bool = False
+
+    def send(self, message: Outgoing) -> None:
+        if self.fail_first and not self.keys:
+            self.keys.append("(failed)")
+            raise ChannelError("timeout")
+        self.keys.append(message.key)
 
 
 @dataclass

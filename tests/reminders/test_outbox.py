@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from reminder_world import World
+from reminder_world import Network, World
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -183,22 +183,6 @@ def test_concurrent_workers_deliver_each_row_once(world: World) -> None:
     keys = world.delivered_keys()
     assert len(keys) == 300 and set(keys.values()) == {1}
     assert all(r.status == "sent" for r in rows(world.runtime))
-
-
-@dataclass
-class Network:
-    """A platform channel: sends outside the store and remembers which keys it was given."""
-
-    name: str = "recording"
-    identity: str | None = None
-    keys: list[str] = field(default_factory=list)
-    fail_first: bool = False
-
-    def send(self, message: Outgoing) -> None:
-        if self.fail_first and not self.keys:
-            self.keys.append("(failed)")
-            raise ChannelError("timeout")
-        self.keys.append(message.key)
 
 
 def test_a_network_channel_is_sent_then_marked_and_retried(world: World) -> None:

@@ -168,6 +168,30 @@ def test_a_webhook_post_without_the_secret_is_refused_and_never_handled(
     assert [answered_number(m) for m in fake.bot_messages(MARIA)] == [90201]
 
 
+def test_an_update_the_bot_cannot_read_is_acknowledged_skipped_and_the_next_answered(
+    fake: FakeBotApi, two_webhook_bots: list[tuple[TelegramBot, str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram sends again whatever is not answered 2xx: a 400 would bring the same update back for
+    ever. The webhook acknowledges it and says so in the log, as polling does; the secret still holds."""
+    bot, url = two_webhook_bots[0]
+    secret = bot.settings.webhook_secret
+    unreadable = fake.text_update(DANIEL, DANIEL, staff_asks(90400))
+    unreadable["message"]["date"] = "yesterday"  # a shape python-telegram-bot cannot read
+    assert post_webhook(url, unreadable, "not-the-secret").status == 403
+    assert post_webhook(url, unreadable, secret).status == 200
+    assert post_webhook(url, {"not": "an update"}, secret).status == 200
+    good = fake.text_update(DANIEL, DANIEL, staff_asks(90401))
+    assert post_webhook(url, good, secret).status == 200
+    fake.wait_for(lambda calls: len(fake.bot_messages(DANIEL)) >= 1)
+    until(lambda: bot.lanes.done_through >= good["update_id"], what="the good update done")
+    assert [answered_number(m) for m in fake.bot_messages(DANIEL)] == [90401]
+    skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert skipped == [
+        f"skipped Telegram update {unreadable['update_id']}: unreadable (TypeError)",
+        "skipped a Telegram webhook delivery: unreadable (TypeError)",
+    ]
+
+
 def test_an_update_delivered_after_a_later_one_is_still_answered(
     fake: FakeBotApi, two_webhook_bots: list[tuple[TelegramBot, str]]
 ) -> None:
