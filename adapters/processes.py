@@ -44,7 +44,7 @@ def place() -> Place:
 
 def listening_socket(host: str, port: int, backlog: int = 1024) -> socket.socket:
     """A listening, non-blocking TCP socket on `host:port`, shared with this process's siblings when it
-    has any; the HTTP servers (waitress, aiohttp, tornado under python-telegram-bot) serve on it."""
+    has any; the HTTP servers (waitress, aiohttp, tornado for Telegram's webhook) serve on it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:

@@ -433,7 +433,7 @@ class Dispatcher:
                 )
                 .values(
                     lease_until=None,
-                    next_attempt_at=self.now() + delay,
+                    next_attempt_at=(self.real_now() if row.kind == INBOUND else self.now()) + delay,
                     last_error=f"{type(error).__name__}: {error}"[:ERROR_CHARS],
                 )
                 .execution_options(synchronize_session=False)
