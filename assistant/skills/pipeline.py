@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, SQLColumnExpression, case, extract, func, select, union_all
+from sqlalchemy import Select, SQLColumnExpression, case, extract, func, literal, select, union_all
 
 from assistant import records
 from assistant.messages import Chart, Reply, Table
@@ -93,27 +93,29 @@ def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
     limit = int(slots.get("limit") or DEFAULT_LIMIT)
     if len(stages) > 1 and turn.session.get_bind().dialect.name == "postgresql":
         query = _first_per_stage(query, stages, by_amount, limit)
-    deals = list(turn.session.scalars(query.order_by(*order).limit(limit)))
+    # the shown deals as plain rows (no objects to build), then their accounts' and owners' names in one
+    # more round trip; joined into the deals query, the names would change SQLite's plan (2x slower)
+    columns = (Deal.id, Deal.name, Deal.account_id, Deal.stage, Deal.amount, Deal.close_date, Deal.owner_id)
+    deals = turn.session.execute(query.with_only_columns(*columns).order_by(*order).limit(limit)).all()
     if not deals:
         return Reply(say("no_deals"))
-    accounts = dict(
-        turn.session.execute(
-            select(Account.id, Account.name).where(Account.id.in_({d.account_id for d in deals}))
-        ).all()
+    named = union_all(
+        select(literal("account"), Account.id, Account.name).where(
+            Account.id.in_({d.account_id for d in deals})
+        ),
+        select(literal("owner"), User.id, User.name).where(
+            User.id.in_({d.owner_id for d in deals if d.owner_id})
+        ),
     )
-    owners = dict(
-        turn.session.execute(
-            select(User.id, User.name).where(User.id.in_({d.owner_id for d in deals if d.owner_id}))
-        ).all()
-    )
+    names = {(kind, key): name for kind, key, name in turn.session.execute(named)}
     rows = tuple(
         (
             d.name,
-            accounts.get(d.account_id, "-"),
+            names.get(("account", d.account_id), "-"),
             pipeline.stage(d.stage).label,
             money(d.amount) if d.amount is not None else "-",
             day(d.close_date, today),
-            owners.get(d.owner_id, "-") if d.owner_id else "-",
+            names.get(("owner", d.owner_id), "-"),
         )
         for d in deals
     )
