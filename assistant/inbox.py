@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from assistant.messages import Reply
 from assistant.outbox import INBOUND, seconds_from_env
 from assistant.runtime import Runtime
-from storage.db import insert_or_skip, json_with, transaction
+from storage.db import insert_or_skip, transaction
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -173,15 +173,15 @@ class Inbox:
 
 def answered(session: Session, platform: str, message_id: str, reply: Reply) -> None:
     """Inside a turn's transaction: the reply the turn made, kept on the message's inbound row (if it
-    has one, still pending), so that it commits with the turn or not at all. One UPDATE: no read."""
-    session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.idempotency_key == key_of(platform, message_id), OutboxMessage.status == "pending"
-        )
-        .values(payload=json_with(session, OutboxMessage.payload, "reply", reply.to_json()))
-        .execution_options(synchronize_session=False)
-    )
+    has one), so that it commits with the turn or not at all. Read, then written whole: merging it in
+    the UPDATE would need PostgreSQL's jsonb, which refuses a NUL (\\u0000) that a message may hold."""
+    row = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.idempotency_key == key_of(platform, message_id))
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is not None and row.status == "pending":
+        row.payload = {**row.payload, "reply": reply.to_json()}
 
 
 def stored_reply(runtime: Runtime, platform: str, message_id: str) -> Reply | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,19 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
-from sqlalchemy import (
-    JSON,
-    ColumnElement,
-    Engine,
-    Insert,
-    bindparam,
-    cast,
-    create_engine,
-    event,
-    func,
-    inspect,
-    text,
-)
+from sqlalchemy import Engine, Insert, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -98,17 +85,6 @@ def insert_or_skip(session: Session, model: type[Any], unique: list[str]) -> Ins
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(model).on_conflict_do_nothing(index_elements=unique)
-
-
-def json_with(session: Session, column: Any, key: str, value: Any) -> ColumnElement[Any]:
-    """A JSON object column with `key` set to `value`, computed in the UPDATE itself (no read first), on
-    either engine: jsonb's `||` on PostgreSQL, json_set on SQLite."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import JSONB
-
-        merged = cast(column, JSONB).op("||")(cast(bindparam(None, {key: value}, JSON), JSONB))
-        return cast(merged, JSON)
-    return func.json_set(column, f"$.{key}", func.json(bindparam(None, json.dumps(value))))
 
 
 def has_schema(engine: Engine) -> bool:

@@ -158,3 +158,15 @@ def test_a_mention_whose_process_died_before_its_turn_is_read_without_the_apps_n
     [answer] = thread(fake, "6.1")
     assert "Logged a call with Globex" in str(answer["text"]) and calls_logged(workspace.runtime) == 1
     assert settled(workspace.runtime)
+
+
+def test_a_dm_with_a_nul_in_it_is_answered_and_settled(workspace: Workspace, fake: FakeSlack) -> None:
+    """The inbox row keeps the text as sent; PostgreSQL's jsonb would refuse its \\u0000, json does not."""
+    event = dm(DANIEL, "log a call with Globex: inbox drill\x00", "7.1", channel=DM)
+    assert workspace.event(event).status == 200
+    [reply] = fake.wait_posts(1)
+    assert "Logged a call with Globex" in str(reply["text"])
+    deadline = time.monotonic() + 5
+    while not settled(workspace.runtime) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the reply is out: the row is settled just after
+    assert settled(workspace.runtime)
