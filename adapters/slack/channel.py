@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
@@ -86,24 +87,15 @@ class SlackChannel(OutputChannel):
             channel = self.client.conversations_open(users=where)["channel"]["id"]
         oldest = f"{(since - CLOCK_SKEW).timestamp():.6f}" if since is not None else "0"
         cursor: str | None = None
+        read = (
+            partial(self.client.conversations_replies, ts=thread_ts)
+            if thread_ts
+            else self.client.conversations_history
+        )
         for _ in range(HISTORY_PAGES):
-            if thread_ts:
-                page = self.client.conversations_replies(
-                    channel=channel,
-                    ts=thread_ts,
-                    oldest=oldest,
-                    limit=HISTORY_PAGE,
-                    include_all_metadata=True,
-                    cursor=cursor,
-                )
-            else:
-                page = self.client.conversations_history(
-                    channel=channel,
-                    oldest=oldest,
-                    limit=HISTORY_PAGE,
-                    include_all_metadata=True,
-                    cursor=cursor,
-                )
+            page = read(
+                channel=channel, oldest=oldest, limit=HISTORY_PAGE, include_all_metadata=True, cursor=cursor
+            )
             for posted in page.get("messages") or []:
                 data = posted.get("metadata") or {}
                 if (

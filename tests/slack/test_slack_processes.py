@@ -3,20 +3,19 @@ dies started again, and SIGTERM stopping them all; the Slack HTTP endpoint as an
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from fake_slack import FakeSlack, dm, event_body, post
 from load import listening_sockets
 from slack_world import DEMO_STAFF, PEOPLE
 from test_slack_serve import CRM, environment, free_port
+from watching import sockets_of
 
 from adapters.processes import PROCESS_ENV, place
 from assistant import admin
@@ -31,18 +30,6 @@ def fake() -> Iterator[FakeSlack]:
     slack = FakeSlack(users=dict(PEOPLE)).start()
     yield slack
     slack.close()
-
-
-def sockets_of(pid: int) -> set[str]:
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = fd.readlink().as_posix()
-        except OSError:
-            continue
-        if match := re.fullmatch(r"socket:\[(\d+)\]", target):
-            inodes.add(match.group(1))
-    return inodes
 
 
 def serving(port: int, pids: list[int], timeout: float = 60) -> bool:

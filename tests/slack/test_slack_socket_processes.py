@@ -16,9 +16,8 @@ import json
 import os
 import signal
 import subprocess
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from sqlalchemy import func, select
 from test_slack_processes import children
 from test_slack_serve import CRM, environment
 from test_slack_socket_mode import APP_TOKEN
+from watching import until
 
 from adapters.cli.main import main
 from assistant import admin
@@ -119,16 +119,6 @@ def first_deliveries(socket: FakeSocketMode, first: int) -> Counter[int]:
     """How many of the burst from `first` on each connection got first (not as a retry)."""
     burst = {f"env-{first + n}" for n in range(EVENTS)}
     return Counter(d.connection for d in socket.deliveries if d.attempt == 0 and d.envelope_id in burst)
-
-
-def until(condition: Callable[[], bool], timeout: float) -> bool:
-    """Polls `condition` until it holds (False after `timeout`): the database tells no one it changed."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 def test_each_copy_opens_a_connection_and_the_events_spread_over_both_are_answered_once(

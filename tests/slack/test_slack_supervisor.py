@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from load import listening_sockets
 from slack_world import PEOPLE
 from test_slack_processes import children, serving
 from test_slack_serve import CRM, environment, free_port
+from watching import until
 
 from adapters.cli.supervisor import dying_with
 from assistant.runtime import Runtime
@@ -43,12 +43,7 @@ def running(pid: int) -> bool:
 
 def ended(pids: list[int], timeout: float) -> bool:
     """Whether every one of `pids` has ended within `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(running(pid) for pid in pids):
-            return True
-        time.sleep(0.1)
-    return False
+    return until(lambda: not any(running(pid) for pid in pids), timeout)
 
 
 def test_the_copies_end_when_their_supervisor_is_killed(

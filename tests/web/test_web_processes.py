@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from watching import sockets_of
 from web_world import ORIGIN, SECRET, Visitor, open_ticket, receive, staff_says
 from websockets.sync.client import ClientConnection
 
@@ -49,18 +49,6 @@ def tcp_table() -> list[tuple[int, int, str, str]]:
         local, remote = (int(address.split(":")[1], 16) for address in fields[1:3])
         rows.append((local, remote, fields[3], fields[9]))
     return rows
-
-
-def sockets_of(pid: int) -> set[str]:
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = fd.readlink().as_posix()
-        except OSError:
-            continue
-        if match := re.fullmatch(r"socket:\[(\d+)\]", target):
-            inodes.add(match.group(1))
-    return inodes
 
 
 @dataclass
