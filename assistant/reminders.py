@@ -102,10 +102,15 @@ def run_due(
     schedule: Schedule | None = None,
     dispatcher: Dispatcher | None = None,
 ) -> list[Sent]:
-    """`crm reminders run`: enqueue what is due at NOW, deliver everything deliverable, return it."""
+    """`crm reminders run`: enqueue what is due at NOW, deliver everything deliverable, prune a round of
+    what was sent long enough ago (a cron job is the only scheduler some stores have), return the sent."""
     channels = channels or default_registry()
+    schedule = schedule or Schedule.from_env()
+    dispatcher = dispatcher or Dispatcher(runtime, channels)
     enqueue_due(runtime, schedule=schedule, channels=channels)
-    return (dispatcher or Dispatcher(runtime, channels)).run_once()
+    sent = dispatcher.run_once()
+    dispatcher.prune_now_and_then(rederived_for(schedule))
+    return sent
 
 
 def run_scheduler(

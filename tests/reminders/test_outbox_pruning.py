@@ -18,7 +18,7 @@ from assistant import inbox
 from assistant.channels import Registry, terminal_channel
 from assistant.messages import Reply
 from assistant.outbox import KEEP, KEEP_ENV, PRUNE_EVERY, Item, enqueue, keep_from_env
-from assistant.reminders import Schedule, rederived_for, run_scheduler
+from assistant.reminders import Schedule, rederived_for, run_due, run_scheduler
 from assistant.runtime import Runtime
 from storage.db import transaction
 from storage.models import OutboxMessage
@@ -167,6 +167,18 @@ def test_a_scheduler_round_sends_what_is_due_then_prunes(
     assert delivered == 1
     assert network.keys == ["three weeks late"] and keys(runtime) == set()
     assert "round failed" not in caplog.text
+
+
+def test_a_cron_run_sends_what_is_due_then_prunes(runtime: Runtime) -> None:
+    """`crm reminders run` from cron is the only scheduler some stores have: it prunes too."""
+    world, network = network_world(runtime)
+    due(world, {"three weeks late": 21 * DAY})
+    sent = run_due(
+        runtime, channels=world.channels, schedule=SCHEDULE, dispatcher=world.dispatcher(lambda: NOW)
+    )
+    assert "three weeks late" in [s.key for s in sent] and "three weeks late" in network.keys
+    assert "three weeks late" not in keys(runtime), "sent three weeks ago: pruned in the same run"
+    assert all(key.startswith("digest:") for key in keys(runtime)), "what the run sent today is kept"
 
 
 def test_how_long_sent_rows_are_kept_is_a_setting(
