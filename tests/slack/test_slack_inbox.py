@@ -8,11 +8,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from fake_slack import BOT_USER, FakeSlack, dm
-from slack_world import DANIEL, Workspace
+from slack_world import DANIEL, Workspace, settings_for
 from sqlalchemy import func, select
 
-from adapters.slack.app import InboundRecovery
+from adapters.slack.app import InboundRecovery, SlackBot
 from adapters.slack.channel import REPLY_EVENT
+from adapters.slack.server import HttpServer
 from assistant import inbox
 from assistant.channels import Registry
 from assistant.messages import Message
@@ -169,4 +170,18 @@ def test_a_dm_with_a_nul_in_it_is_answered_and_settled(workspace: Workspace, fak
     deadline = time.monotonic() + 5
     while not settled(workspace.runtime) and time.monotonic() < deadline:
         time.sleep(0.05)  # the reply is out: the row is settled just after
+    assert settled(workspace.runtime)
+
+
+def test_a_server_that_stops_finishes_its_turns_and_settles_their_rows(
+    workspace: Workspace, fake: FakeSlack
+) -> None:
+    """SIGTERM (a deploy, a restart): the turn under way is answered and its row marked at once, not left
+    for another process to look at after CRM_INBOX_RECOVER_SECONDS."""
+    bot = SlackBot(workspace.bot.assistant, settings_for(fake))
+    server = HttpServer(bot, settings_for(fake), host="127.0.0.1", port=0).start()
+    stopping = Workspace(fake, bot, workspace.runtime, f"http://127.0.0.1:{server.port}/slack/events")
+    assert stopping.event(dm(DANIEL, "log a call with Globex: inbox drill", "8.1", channel=DM)).status == 200
+    server.close()  # at once: the turn may still be running, its "done" mark not yet written
+    assert len(answers(fake)) == 1 and calls_logged(workspace.runtime) == 1
     assert settled(workspace.runtime)
