@@ -63,6 +63,7 @@ class HttpServer:
         return self
 
     def close(self) -> None:
+        """No new connection taken (requests under way are answered), then the bot's turns finished."""
         if self._thread.is_alive():
             # closed in the loop's own thread, which the trigger wakes at once: closed from here, the
             # sockets would leave the loop only when its poll next timed out, up to a second later

@@ -8,12 +8,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from fake_slack import BOT_USER, FakeSlack, dm
-from slack_world import DANIEL, Workspace, settings_for
+from slack_world import DANIEL, Workspace
 from sqlalchemy import func, select
 
-from adapters.slack.app import InboundRecovery, SlackBot
+from adapters.slack.app import InboundRecovery
 from adapters.slack.channel import REPLY_EVENT
-from adapters.slack.server import HttpServer
 from assistant import inbox
 from assistant.channels import Registry
 from assistant.messages import Message
@@ -173,15 +172,13 @@ def test_a_dm_with_a_nul_in_it_is_answered_and_settled(workspace: Workspace, fak
     assert settled(workspace.runtime)
 
 
-def test_a_server_that_stops_finishes_its_turns_and_settles_their_rows(
+def test_a_bot_that_stops_finishes_its_turns_and_settles_their_rows(
     workspace: Workspace, fake: FakeSlack
 ) -> None:
-    """SIGTERM (a deploy, a restart): the turn under way is answered and its row marked at once, not left
-    for another process to look at after CRM_INBOX_RECOVER_SECONDS."""
-    bot = SlackBot(workspace.bot.assistant, settings_for(fake))
-    server = HttpServer(bot, settings_for(fake), host="127.0.0.1", port=0).start()
-    stopping = Workspace(fake, bot, workspace.runtime, f"http://127.0.0.1:{server.port}/slack/events")
-    assert stopping.event(dm(DANIEL, "log a call with Globex: inbox drill", "8.1", channel=DM)).status == 200
-    server.close()  # at once: the turn may still be running, its "done" mark not yet written
+    """SIGTERM (a deploy, a restart): once its server takes no more requests (HttpServer.close, SocketMode
+    .close), the turn under way is answered and its row marked at once, not left for another process to
+    look at after CRM_INBOX_RECOVER_SECONDS."""
+    assert workspace.event(dm(DANIEL, "log a call with Globex: inbox drill", "8.1", channel=DM)).status == 200
+    workspace.bot.close()  # at once: the turn may still be running, its "done" mark not yet written
     assert len(answers(fake)) == 1 and calls_logged(workspace.runtime) == 1
     assert settled(workspace.runtime)
