@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-import pytest
 from seeded import seed_demo
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from assistant.runtime import Runtime
 from assistant.skills.activities import _touch
@@ -24,21 +23,18 @@ def account_named(session, name: str) -> Account:  # type: ignore[no-untyped-def
 
 
 def test_a_later_activity_logged_meanwhile_is_kept(runtime: Runtime) -> None:
-    if runtime.database_url.startswith("sqlite"):
-        pytest.skip(
-            "SQLite's turns take the write lock at BEGIN: nobody writes between the read and the touch"
-        )
     seed_demo(runtime)
-    with runtime.sessions() as reading:
-        account = account_named(reading, "Globex Inc")  # what the turn read, before the colleague wrote
+    with transaction(runtime.sessions) as session:
+        account = account_named(session, "Globex Inc")  # what the turn read...
         account.last_activity_at  # noqa: B018 (loaded now)
-        with transaction(runtime.sessions) as colleague:
-            account_named(colleague, "Globex Inc").last_activity_at = LATER
-        turn = SimpleNamespace(session=reading)
+        session.execute(  # ...and what a colleague's activity made of the row since, unseen by the object
+            update(Account).where(Account.id == account.id).values(last_activity_at=LATER),
+            execution_options={"synchronize_session": False},
+        )
+        turn = SimpleNamespace(session=session)
 
         assert _touch(turn, account, EARLIER) is False, "nothing moved: the record is newer"
         assert account.last_activity_at.replace(tzinfo=UTC) == LATER, "and the turn sees what is there"
-        reading.commit()
     with runtime.sessions() as after:
         assert account_named(after, "Globex Inc").last_activity_at.replace(tzinfo=UTC) == LATER
 
