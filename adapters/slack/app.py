@@ -32,6 +32,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from adapters.recent import RecentKeys
 from adapters.slack.blocks import ACTION_PREFIX, answered_blocks, button_owner, render
 from adapters.slack.channel import REPLY_EVENT, SlackChannel
+from adapters.slack.keepalive import KeepAliveWebClient
 from adapters.slack.people import SlackPeople
 from adapters.slack.settings import SlackSettings
 from adapters.slack.text import unformat
@@ -292,8 +293,9 @@ class SlackBot:
 
 
 def web_client(settings: SlackSettings) -> WebClient:
-    """The Web API client: on a 429 it waits as long as Slack's Retry-After says and tries again (twice)."""
-    client = WebClient(token=settings.bot_token, base_url=settings.api_url)
+    """The Web API client, over kept-alive connections: on a 429 it waits as long as Slack's Retry-After
+    says and tries again (twice)."""
+    client = KeepAliveWebClient(token=settings.bot_token, base_url=settings.api_url)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
     return client
 

@@ -61,6 +61,9 @@ class FakeSlack:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # kept-alive connections, as Slack's servers keep them
+            disable_nagle_algorithm = True  # headers and body are two writes: not held for a delayed ACK
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
@@ -103,6 +106,10 @@ class FakeSlack:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    @property
+    def connections(self) -> int:
+        return int(self._server.connections)
 
     @property
     def base(self) -> str:
@@ -251,6 +258,12 @@ class FakeSlack:
 
 
 class _Server(ThreadingHTTPServer):
+    connections = 0  # accepted so far (one thread accepts): kept-alive calls share one
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections += 1
+        super().process_request(request, client_address)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client killed mid-request (the fault tests' kill -9) is no error of the fake's."""
         if not isinstance(sys.exc_info()[1], ConnectionError):
