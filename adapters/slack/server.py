@@ -7,7 +7,9 @@ The HTTP app answers `GET /healthz` for the load balancer and everything Slack s
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,6 +23,27 @@ from adapters.slack.settings import SlackSettings
 
 HTTP_THREADS = 16  # requests at once; each only verifies, acknowledges and hands the turn over
 CONNECTIONS = 1000  # open connections before new ones wait in the backlog (waitress's default is 100)
+QUEUE_WARNING_SECONDS = 60.0
+
+
+class _OncePer(logging.Filter):
+    """waitress warns "Task queue depth is N" for every request that waits for a thread: a burst of 200
+    events wrote 200 lines. One such line a minute still tells the operator the threads are all busy."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self._last = -seconds
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        if now - self._last < self.seconds:
+            return False
+        self._last = now
+        return True
+
+
+logging.getLogger("waitress.queue").addFilter(_OncePer(QUEUE_WARNING_SECONDS))
 
 
 def wsgi_app(bot: SlackBot, settings: SlackSettings) -> Callable[..., Iterable[bytes]]:
