@@ -18,7 +18,7 @@ from assistant.meanwhile import Seen, audit_mark, changed_fields, changes_since,
 from assistant.messages import Button, Reply, combined
 from assistant.references import RECORDS, SHOWN_TARGETS, pick, shown_reference
 from assistant.replies import say
-from assistant.skills import SKILLS
+from assistant.skills import READS, SKILLS
 from assistant.skills.support import offer_a_person
 from assistant.turn import Ask, Choose, Confirm, Outcome, Turn
 from intents.parse import Parse, ambiguous
@@ -306,7 +306,7 @@ class Policy:
         skill = SKILLS.get(intent)
         if skill is None:
             return Reply(say("not_understood"))
-        savepoint = turn.session.begin_nested()
+        savepoint = None if intent in READS else turn.session.begin_nested()
         context, changes, entries = turn.context.copy(), turn.audit.changes, len(turn.audit.entries)
         try:
             outcome = skill(turn, slots)
@@ -314,6 +314,8 @@ class Policy:
         except records.Missing as missing:
             outcome = missing.outcome if not isinstance(missing.outcome, str) else Reply(missing.outcome)
             done = False
+        if savepoint is None and turn.audit.changes > changes:  # a bug: the whole turn rolls back
+            raise RuntimeError(f"{intent} is listed as a skill that only reads, and it wrote")
         wrote = done and turn.audit.changes > changes
         answered, turn.answered = turn.answered, None  # only the run the yes was given to is checked
         if wrote and isinstance(outcome, Reply) and answered is not None:
@@ -323,10 +325,12 @@ class Policy:
             turn.watched = seen_of(turn.session, turn.audit.entries[entries:])
             outcome, done = gate.read_back(outcome), False
         if done:
-            savepoint.commit()
+            if savepoint is not None:
+                savepoint.commit()
         else:
             # a question or a refusal: nothing of this attempt is kept, not even what it was about
-            savepoint.rollback()
+            if savepoint is not None:
+                savepoint.rollback()
             turn.state.context, turn.audit.changes = context, changes
             del turn.audit.entries[entries:]
         return outcome

@@ -37,3 +37,7 @@ SKILLS: dict[str, Skill] = {
     "assign_ticket": help_desk.assign_ticket,
     "support_report": help_desk.support_report,
 }
+
+# Skills that only read and remember what they showed: run without a savepoint, since they have nothing to
+# take back (a SAVEPOINT and its RELEASE are two round trips of every question a manager asks).
+READS = frozenset({"query_deals", "pipeline_report", "account_summary", "find_contact", "list_tasks"})

@@ -1,0 +1,55 @@
+"""Skills that only read run without a savepoint (assistant/skills READS); one listed there that writes
+after all is a bug the turn does not survive: it rolls back whole instead of keeping a write nothing
+could take back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from assistant import admin, dialogue
+from assistant.engine import Assistant
+from assistant.messages import Message
+from assistant.replies import say
+from assistant.runtime import Runtime
+from assistant.skills import READS, SKILLS
+from storage.models import Account, AuditEntry
+
+REP = "daniel.okafor@northwind.example"
+
+
+@pytest.fixture
+def bot(runtime: Runtime) -> Iterator[Assistant]:
+    admin.seed_demo(runtime)
+    yield Assistant(runtime)
+
+
+def counts(runtime: Runtime) -> tuple[int, int]:
+    with runtime.sessions() as session:
+        accounts = session.scalar(select(func.count()).select_from(Account))
+        audited = session.scalar(select(func.count()).select_from(AuditEntry))
+    return int(accounts or 0), int(audited or 0)
+
+
+def test_every_reading_skill_is_a_skill() -> None:
+    assert set(READS) - set(SKILLS) == set()
+
+
+def test_a_question_runs_without_a_savepoint_and_answers(bot: Assistant, runtime: Runtime) -> None:
+    before = counts(runtime)
+    reply = bot.handle(Message("terminal", REP, "top deals this month", sender_is_email=True))
+    assert reply.intent == "query_deals" and reply.table is not None
+    assert counts(runtime) == before
+
+
+def test_a_reading_skill_that_writes_rolls_the_turn_back(
+    bot: Assistant, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dialogue, "READS", READS | {"create_account"})
+    before = counts(runtime)
+    bot.handle(Message("terminal", REP, "create account Zeta Widgets", sender_is_email=True))  # asks first
+    reply = bot.handle(Message("terminal", REP, "yes", sender_is_email=True))
+    assert reply.plain == say("error")
+    assert counts(runtime) == before
