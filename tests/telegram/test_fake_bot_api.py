@@ -23,6 +23,8 @@ from telegram.ext import (
     filters,
 )
 
+from adapters.telegram.redaction import hide_secrets
+
 OGG = b"OggS\x00\x02" + bytes(range(256)) * 4  # not real audio; the bytes only have to survive the trip
 
 
@@ -36,6 +38,9 @@ def seconds(value: float | dt.timedelta) -> float:
 
 
 def bot_for(fake: FakeBotApi, token: str = TOKEN) -> Bot:
+    """A bare python-telegram-bot Bot: httpx logs its URLs, token and all, as under the real adapter,
+    which keeps the token out of them (the log guard fails a run that shows it)."""
+    hide_secrets(token, "")
     return Bot(token, base_url=fake.base_url, base_file_url=fake.base_file_url)
 
 
@@ -230,6 +235,7 @@ def test_webhook_set_blocks_get_updates_and_post_webhook_sends_the_secret(fake: 
 
 
 def test_an_application_polls_texts_and_callback_queries(fake: FakeBotApi) -> None:
+    hide_secrets(TOKEN, "")
     app = ApplicationBuilder().token(TOKEN).base_url(fake.base_url).base_file_url(fake.base_file_url).build()
 
     async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
