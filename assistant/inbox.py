@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from assistant.messages import Reply
@@ -78,8 +78,10 @@ def _row(platform: str, message_id: str, data: dict[str, Any], recover_after: ti
 
 
 def _insert(runtime: Runtime, rows: list[dict[str, Any]]) -> None:
-    with transaction(runtime.sessions) as session:
-        session.execute(insert_or_skip(session, OutboxMessage, ["idempotency_key"]), rows)
+    """On a plain connection: a session's unit of work would cost more than the insert (this runs before
+    every acknowledgement)."""
+    with runtime.engine.begin() as connection:
+        connection.execute(insert_or_skip(connection, OutboxMessage, ["idempotency_key"]), rows)
 
 
 def receive(
@@ -175,13 +177,16 @@ def answered(session: Session, platform: str, message_id: str, reply: Reply) -> 
     """Inside a turn's transaction: the reply the turn made, kept on the message's inbound row (if it
     has one), so that it commits with the turn or not at all. Read, then written whole: merging it in
     the UPDATE would need PostgreSQL's jsonb, which refuses a NUL (\\u0000) that a message may hold."""
-    row = session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.idempotency_key == key_of(platform, message_id))
-        .execution_options(populate_existing=True)
-    ).first()
+    row = session.scalars(_ROW_BY_KEY, {"key": key_of(platform, message_id)}).first()
     if row is not None and row.status == "pending":
         row.payload = {**row.payload, "reply": reply.to_json()}
+
+
+_ROW_BY_KEY = (  # built once: every turn runs it
+    select(OutboxMessage)
+    .where(OutboxMessage.idempotency_key == bindparam("key"))
+    .execution_options(populate_existing=True)
+)
 
 
 def stored_reply(runtime: Runtime, platform: str, message_id: str) -> Reply | None:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
-from sqlalchemy import Engine, Insert, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, Insert, create_engine, event, exc, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 DATABASE_URL_ENV = "CRM_DATABASE_URL"
+IDLE_PING_SECONDS = 5.0  # a pooled PostgreSQL connection unused this long is pinged before it is used
 
 
 class DatabaseError(Exception):
@@ -47,6 +49,30 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """A pooled connection that sat idle may have been closed under it (a server restart, a proxy's or
+    firewall's idle timeout): it is pinged before use, and a dead one is replaced (the pool retries the
+    checkout on DisconnectionError). A connection back from use a moment ago is not: pinging every
+    checkout, as `pool_pre_ping` does, costs every transaction a round trip, two on every chat turn."""
+    idle_since = record.info.get("idle_since")  # none: made for this checkout
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()
+    except Exception as error:
+        raise exc.DisconnectionError(f"a pooled connection is gone: {error}") from error
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     resolved = make_url(resolve_database_url(url))
     if resolved.get_backend_name() == "sqlite":
@@ -57,8 +83,10 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if resolved.get_backend_name() == "postgresql":
-        kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(resolved, **kwargs)
+        engine = create_engine(resolved, **kwargs)
+        event.listen(engine, "checkin", _checked_in)
+        event.listen(engine, "checkout", _ping_if_idle)
+        return engine
     raise DatabaseError(
         f"unsupported database {resolved.get_backend_name()!r}: use a sqlite:/// or postgresql+psycopg:// URL"
     )
@@ -75,10 +103,12 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def insert_or_skip(session: Session, model: type[Any], unique: list[str]) -> Insert:
+def insert_or_skip(where: Session | Connection, model: type[Any], unique: list[str]) -> Insert:
     """INSERT ... ON CONFLICT (unique) DO NOTHING, on either engine: a row that exists (or that another
-    transaction is creating) is left as it is, and the statement does not fail."""
-    if session.get_bind().dialect.name == "postgresql":
+    transaction is creating) is left as it is, and the statement does not fail. `where` is the session
+    or the plain connection it runs on."""
+    dialect = where.get_bind().dialect if isinstance(where, Session) else where.dialect
+    if dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(model).on_conflict_do_nothing(index_elements=unique)
