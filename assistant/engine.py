@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -212,13 +213,31 @@ class Assistant:
                 self.parser.refresh(self.names)
                 self._names_version = version
 
-    def _identify(self, session: Session, message: Message) -> tuple[User | None, Customer | None]:
-        identity = session.scalars(
-            select(ChannelIdentity)
-            .where(ChannelIdentity.channel == message.channel, ChannelIdentity.external_id == message.sender)
-            # the person comes in the same round trip: every turn needs them
-            .options(joinedload(ChannelIdentity.customer if message.customer else ChannelIdentity.user))
+    @staticmethod
+    def _locked(session: Session, message: Message) -> tuple[Conversation, ChannelIdentity | None]:
+        """The sender's conversation, locked (FOR UPDATE), with their identity and person read in the
+        same round trip when both exist: every turn needs all three. A sender seen for the first time
+        gets a conversation and no identity here; `_identify` looks again once the lock is held."""
+        found = session.execute(
+            _locked_query(message.customer), {"channel": message.channel, "sender": message.sender}
         ).first()
+        if found is None:
+            return lock_conversation(session, message.channel, message.sender), None
+        return found[0], found[1]
+
+    def _identify(
+        self, session: Session, message: Message, identity: ChannelIdentity | None
+    ) -> tuple[User | None, Customer | None]:
+        if identity is None:
+            # read after the lock is held: another process's turn for this sender may have made it
+            # while this one waited, and a second one must not be made
+            identity = session.scalars(
+                select(ChannelIdentity)
+                .where(
+                    ChannelIdentity.channel == message.channel, ChannelIdentity.external_id == message.sender
+                )
+                .options(joinedload(ChannelIdentity.customer if message.customer else ChannelIdentity.user))
+            ).first()
         if message.customer:
             if identity is not None and identity.customer is not None:
                 return None, identity.customer
@@ -265,8 +284,8 @@ class Assistant:
     def _turn(self, session: Session, message: Message) -> tuple[Reply, list[NamedRecord], bool]:
         # locked first: two processes given one platform message (a retry) must not both make its
         # sender's identity; the second waits here, then finds it, and the message already seen
-        conversation = lock_conversation(session, message.channel, message.sender)
-        user, customer = self._identify(session, message)
+        conversation, identity = self._locked(session, message)
+        user, customer = self._identify(session, message, identity)
         if user is None and customer is None:
             return Reply(say("unknown_staff", who=message.sender), intent="unknown_user"), [], False
         conversation.user_id = user.id if user else None
@@ -303,3 +322,22 @@ class Assistant:
                 account = getattr(record, "account", None)
                 out.append(NamedRecord(kind, record.name, account.name if account else None))  # type: ignore[arg-type]
         return out
+
+
+@cache
+def _locked_query(customer: bool) -> Select[Conversation, ChannelIdentity]:
+    """Built once: a statement made anew every turn costs more to build and key than to run."""
+    return (
+        select(Conversation, ChannelIdentity)
+        .outerjoin(
+            ChannelIdentity,
+            and_(
+                ChannelIdentity.channel == Conversation.channel,
+                ChannelIdentity.external_id == Conversation.external_id,
+            ),
+        )
+        .where(Conversation.channel == bindparam("channel"), Conversation.external_id == bindparam("sender"))
+        .options(joinedload(ChannelIdentity.customer if customer else ChannelIdentity.user))
+        .with_for_update(of=Conversation)
+        .execution_options(populate_existing=True)
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, overload
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 
 from assistant.replies import say
 from assistant.turn import Ask, Choose, Confirm, Turn
@@ -20,6 +20,19 @@ class Missing(Exception):
         self.outcome = outcome
 
 
+# statements every turn runs, built once (building and keying one costs more than running it)
+_ACCOUNT_BY_KEY = select(Account).where(Account.name_key == bindparam("key"), Account.deleted_at.is_(None))
+_OPEN_DEALS = (
+    select(Deal)
+    .where(
+        Deal.account_id == bindparam("account"),
+        Deal.deleted_at.is_(None),
+        Deal.stage.in_(bindparam("stages", expanding=True)),
+    )
+    .order_by(Deal.close_date)
+)
+
+
 def _ambiguous(value: Any) -> list[str] | None:
     return value.get("ambiguous") if isinstance(value, dict) else None
 
@@ -31,9 +44,7 @@ def account_by_name(turn: Turn, name: str) -> Account | None:
     kept = turn.accounts.get(key)
     if kept is not None and inspect(kept).persistent and kept.name_key == key and kept.deleted_at is None:
         return kept
-    found = turn.session.scalars(
-        select(Account).where(Account.name_key == key, Account.deleted_at.is_(None))
-    ).first()
+    found = turn.session.scalars(_ACCOUNT_BY_KEY, {"key": key}).first()
     if found is not None:
         turn.accounts[key] = found
     return found
@@ -145,15 +156,7 @@ def user(turn: Turn, value: Any, slot: str = "owner") -> User | None:
 
 def open_deals(turn: Turn, account_id: int) -> list[Deal]:
     return list(
-        turn.session.scalars(
-            select(Deal)
-            .where(
-                Deal.account_id == account_id,
-                Deal.deleted_at.is_(None),
-                Deal.stage.in_(default_pipeline().open_keys),
-            )
-            .order_by(Deal.close_date)
-        )
+        turn.session.scalars(_OPEN_DEALS, {"account": account_id, "stages": default_pipeline().open_keys})
     )
 
 

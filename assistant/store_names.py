@@ -48,10 +48,14 @@ class StoreNames:
     def version(self) -> tuple[object, ...]:
         """Cheap to ask (two index look-ups per table, in one round trip): the newest id and the newest
         change of each named table, so a new, renamed or deleted record shows."""
-        newest = [
-            select(aggregate).scalar_subquery()
-            for m in (Account, Contact, Deal, User, KbArticle)
-            for aggregate in (func.max(m.id), func.max(m.updated_at))
-        ]
         with self.sessions() as session:
-            return tuple(session.execute(select(*newest)).one())
+            return tuple(session.execute(_NEWEST).one())
+
+
+_NEWEST = select(  # built once: asked after every write
+    *(
+        select(aggregate).scalar_subquery()
+        for m in (Account, Contact, Deal, User, KbArticle)
+        for aggregate in (func.max(m.id), func.max(m.updated_at))
+    )
+)
