@@ -78,9 +78,11 @@ def _row(platform: str, message_id: str, data: dict[str, Any], recover_after: ti
 
 
 def _insert(runtime: Runtime, rows: list[dict[str, Any]]) -> None:
-    """On a plain connection: a session's unit of work would cost more than the insert (this runs before
-    every acknowledgement)."""
-    with runtime.engine.begin() as connection:
+    """One statement on a plain connection in autocommit: no session's unit of work, no BEGIN and COMMIT
+    round trips (this runs before every acknowledgement). A batch that takes several statements may
+    commit in part before one fails: each waiting request is then refused, Slack sends it again, and
+    the rows already in are skipped."""
+    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(insert_or_skip(connection, OutboxMessage, ["idempotency_key"]), rows)
 
 
@@ -177,15 +179,20 @@ def answered(session: Session, platform: str, message_id: str, reply: Reply) -> 
     """Inside a turn's transaction: the reply the turn made, kept on the message's inbound row (if it
     has one), so that it commits with the turn or not at all. Read, then written whole: merging it in
     the UPDATE would need PostgreSQL's jsonb, which refuses a NUL (\\u0000) that a message may hold."""
-    row = session.scalars(_ROW_BY_KEY, {"key": key_of(platform, message_id)}).first()
-    if row is not None and row.status == "pending":
-        row.payload = {**row.payload, "reply": reply.to_json()}
+    row = session.execute(_PENDING_ROW, {"key": key_of(platform, message_id)}).first()
+    if row is not None:
+        session.execute(_SET_PAYLOAD, {"row": row.id, "payload": {**row.payload, "reply": reply.to_json()}})
 
 
-_ROW_BY_KEY = (  # built once: every turn runs it
-    select(OutboxMessage)
-    .where(OutboxMessage.idempotency_key == bindparam("key"))
-    .execution_options(populate_existing=True)
+# built once, as plain statements (no object to load and flush): every turn runs them
+_PENDING_ROW = select(OutboxMessage.id, OutboxMessage.payload).where(
+    OutboxMessage.idempotency_key == bindparam("key"), OutboxMessage.status == "pending"
+)
+_SET_PAYLOAD = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("row"))
+    .values(payload=bindparam("payload"))
+    .execution_options(synchronize_session=False)
 )
 
 

@@ -6,13 +6,14 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
 from sqlalchemy import Connection, Engine, Insert, create_engine, event, exc, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 DATABASE_URL_ENV = "CRM_DATABASE_URL"
 IDLE_PING_SECONDS = 5.0  # a pooled PostgreSQL connection unused this long is pinged before it is used
@@ -46,6 +47,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Any) -> None:
     """Every transaction takes the write lock up front, so a read-then-write turn never fails half way
     with SQLITE_BUSY when another process wrote in between; waiting is bounded by busy_timeout."""
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return  # each statement commits by itself: a BEGIN here would be rolled back when it is returned
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -103,18 +106,24 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def insert_or_skip(where: Session | Connection, model: type[Any], unique: list[str]) -> Insert:
+def insert_or_skip(where: Session | Connection, model: type[DeclarativeBase], unique: list[str]) -> Insert:
     """INSERT ... ON CONFLICT (unique) DO NOTHING, on either engine: a row that exists (or that another
     transaction is creating) is left as it is, and the statement does not fail. `where` is the session
     or the plain connection it runs on."""
     dialect = where.get_bind().dialect if isinstance(where, Session) else where.dialect
-    if dialect.name == "postgresql":
+    return _insert_or_skip(dialect.name, model, tuple(unique))
+
+
+@cache
+def _insert_or_skip(dialect: str, model: type[DeclarativeBase], unique: tuple[str, ...]) -> Insert:
+    """Built once per table: the inbox runs it before every acknowledgement."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(model).on_conflict_do_nothing(index_elements=unique)
+        return pg_insert(model).on_conflict_do_nothing(index_elements=list(unique))
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(model).on_conflict_do_nothing(index_elements=unique)
+    return sqlite_insert(model).on_conflict_do_nothing(index_elements=list(unique))
 
 
 def has_schema(engine: Engine) -> bool:
