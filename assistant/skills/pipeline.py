@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, SQLColumnExpression, case, extract, func, literal, select, union_all
+from sqlalchemy import Select, SQLColumnExpression, bindparam, case, extract, func, literal, select, union_all
 
 from assistant import records
 from assistant.messages import Chart, Reply, Table
@@ -23,6 +24,12 @@ from storage.models import Account, Deal, DealTotal, User
 from storage.pipeline import default_pipeline
 
 DEFAULT_LIMIT = 10
+_NAMES = union_all(  # the names of the accounts and owners of the deals shown: built once
+    select(literal("account"), Account.id, Account.name).where(
+        Account.id.in_(bindparam("accounts", expanding=True))
+    ),
+    select(literal("owner"), User.id, User.name).where(User.id.in_(bindparam("owners", expanding=True))),
+)
 
 
 def quarter(today: date) -> tuple[date, date]:
@@ -99,15 +106,11 @@ def query_deals(turn: Turn, slots: dict[str, Any]) -> Outcome:
     deals = turn.session.execute(query.with_only_columns(*columns).order_by(*order).limit(limit)).all()
     if not deals:
         return Reply(say("no_deals"))
-    named = union_all(
-        select(literal("account"), Account.id, Account.name).where(
-            Account.id.in_({d.account_id for d in deals})
-        ),
-        select(literal("owner"), User.id, User.name).where(
-            User.id.in_({d.owner_id for d in deals if d.owner_id})
-        ),
-    )
-    names = {(kind, key): name for kind, key, name in turn.session.execute(named)}
+    ids = {
+        "accounts": list({d.account_id for d in deals}),
+        "owners": list({d.owner_id for d in deals if d.owner_id}),
+    }
+    names = {(kind, key): name for kind, key, name in turn.session.execute(_NAMES, ids)}
     rows = tuple(
         (
             d.name,
@@ -149,16 +152,10 @@ def _deal_totals(
     is the totals less the deals active since (assistant/skills/quiet.py): those with a later activity,
     counted from ix_deals_recent_activity, and those without any created later.
     """
-    query = select(
-        func.coalesce(func.sum(DealTotal.deals), 0), func.coalesce(func.sum(DealTotal.amount_cents), 0)
+    query, _k = _totals_statement(
+        False, span_column == "closed_on", None, span is not None, owner is not None
     )
-    query = query.where(DealTotal.stage.in_(stages))
-    if span:
-        column = getattr(DealTotal, span_column)
-        query = query.where(column >= span[0], column <= span[1])
-    if owner is not None:
-        query = query.where(DealTotal.owner_id == owner.id)
-    count, cents = turn.session.execute(query).one()
+    count, cents, _wins = turn.session.execute(query, _bound(stages, span, owner)).one()
     amount = Decimal(cents) / 100
     for part in active_since(since) if since is not None else ():
         active = matching.where(part).subquery()
@@ -230,17 +227,53 @@ def _report_from_totals(
     group: str | None,
 ) -> Report:
     """The figures from deal_totals: one row per stage, owner and day instead of one per deal."""
+    query, k = _totals_statement(metric == "forecast", closed, group, span is not None, owner is not None)
+    scale = 10_000 if metric == "forecast" else 100  # cents x probability in percent, or cents
+    values = _bound(stages, span, owner)
+    if not k:
+        n, total, wins = turn.session.execute(query, values).one()
+        return [], int(n), Decimal(total) / scale, int(wins)
+    rows = [
+        (*r[:k], int(r[k]), Decimal(r[k + 1]) / scale, int(r[k + 2]))
+        for r in turn.session.execute(query, values)
+    ]
+    return (
+        rows,
+        sum(r[k] for r in rows),
+        sum((r[k + 1] for r in rows), Decimal(0)),
+        sum(r[k + 2] for r in rows),
+    )
+
+
+def _bound(stages: tuple[str, ...], span: tuple[date, date] | None, owner: Any) -> dict[str, Any]:
+    """The values a statement built once per shape is run with."""
+    values: dict[str, Any] = {"stages": list(stages)}
+    if span is not None:
+        values["start"], values["end"] = span
+    if owner is not None:
+        values["owner"] = owner.id
+    return values
+
+
+@cache
+def _totals_statement(
+    forecast: bool, closed: bool, group: str | None, spanned: bool, owned: bool
+) -> tuple[Select[Any], int]:
+    """The deal_totals statement of one shape (what is summed, grouped and filtered) and its number of
+    group keys, built once: building and keying a statement costs more than running it on deal_totals.
+    Its values are bound when it runs (`_bound`)."""
     date_column = DealTotal.closed_on if closed else DealTotal.close_date
-    query: Select[Any] = select().select_from(DealTotal).where(DealTotal.stage.in_(stages))
+    query: Select[Any] = (
+        select().select_from(DealTotal).where(DealTotal.stage.in_(bindparam("stages", expanding=True)))
+    )
     if group == "owner":
         query = query.outerjoin(User, DealTotal.owner_id == User.id)
-    if span:
-        query = query.where(date_column >= span[0], date_column <= span[1])
-    if owner is not None:
-        query = query.where(DealTotal.owner_id == owner.id)
+    if spanned:
+        query = query.where(date_column >= bindparam("start"), date_column <= bindparam("end"))
+    if owned:
+        query = query.where(DealTotal.owner_id == bindparam("owner"))
     count = func.coalesce(func.sum(DealTotal.deals), 0)
-    cents = DealTotal.weighted_cents if metric == "forecast" else DealTotal.amount_cents
-    scale = 10_000 if metric == "forecast" else 100  # cents x probability in percent, or cents
+    cents = DealTotal.weighted_cents if forecast else DealTotal.amount_cents
     columns: list[SQLColumnExpression[Any]] = [count, func.coalesce(func.sum(cents), 0)]
     columns.append(func.coalesce(func.sum(case((DealTotal.stage == "won", DealTotal.deals), else_=0)), 0))
     keys: list[SQLColumnExpression[Any]]
@@ -253,20 +286,9 @@ def _report_from_totals(
     else:
         keys = []
     if not keys:
-        n, total, wins = turn.session.execute(query.add_columns(*columns)).one()
-        return [], int(n), Decimal(total) / scale, int(wins)
+        return query.add_columns(*columns), 0
     # a row whose deals all moved on stays behind with zero deals: it is no group
-    grouped = query.add_columns(*keys, *columns).group_by(*keys).having(func.sum(DealTotal.deals) > 0)
-    k = len(keys)
-    rows = [
-        (*r[:k], int(r[k]), Decimal(r[k + 1]) / scale, int(r[k + 2])) for r in turn.session.execute(grouped)
-    ]
-    return (
-        rows,
-        sum(r[k] for r in rows),
-        sum((r[k + 1] for r in rows), Decimal(0)),
-        sum(r[k + 2] for r in rows),
-    )
+    return query.add_columns(*keys, *columns).group_by(*keys).having(func.sum(DealTotal.deals) > 0), len(keys)
 
 
 def _report_from_deals(
