@@ -173,7 +173,8 @@ def analyse(text: str, now: datetime, names: NameIndex) -> Analysis:
                 masked[c] = " "
     masked_text = "".join(masked)
     future = find_time_mentions(masked_text, now, "future")
-    past = {(m.start, m.end): m for m in find_time_mentions(masked_text, now, "past")}
+    # the past reading is only ever looked up for a future mention's span: with none, it is not made
+    past = {(m.start, m.end): m for m in find_time_mentions(masked_text, now, "past")} if future else {}
     for mention in future:
         rng = _token_range(offsets, tokens, mention.start, mention.end)
         if rng is None:

@@ -15,14 +15,18 @@ from intents.timeparse.date_rules import DATE_RULES
 from intents.timeparse.vocabulary import _HOURW, _MINW, _PART_HOURS, _WEEKDAYS
 from intents.timeparse.wallclock import _at, _normalise_wall
 
-_RULES = (*DATE_RULES, *CLOCK_RULES)
+# each rule with what its text must contain, as one pattern: a rule whose words are absent is skipped
+_RULES = tuple(
+    (regex, handler, re.compile("|".join(map(re.escape, needs))) if needs else None)
+    for regex, handler, needs in (*DATE_RULES, *CLOCK_RULES)
+)
 
 
 def _collect(c: _Ctx) -> list[_Atom]:
     """Every atom every pattern proposes, overlapping ones included."""
     atoms: list[_Atom] = []
     for regex, handler, needs in _RULES:
-        if needs and not any(n in c.lower for n in needs):
+        if needs is not None and needs.search(c.lower) is None:
             continue
         for m in regex.finditer(c.lower):
             try:
