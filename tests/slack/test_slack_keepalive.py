@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 
 import pytest
 from fake_slack import FakeSlack
 from slack_sdk.errors import SlackApiError
-from slack_world import BOT_TOKEN, PEOPLE, settings_for
+from slack_world import BOT_TOKEN, settings_for
 
 from adapters.slack.app import web_client
 from adapters.slack.keepalive import KeepAliveWebClient
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    slack = FakeSlack(users=dict(PEOPLE)).start()
-    yield slack
-    slack.close()
 
 
 def test_calls_from_one_thread_share_one_connection(fake: FakeSlack) -> None:
