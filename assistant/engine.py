@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from assistant import inbox
+from assistant import broadcast, inbox
 from assistant.audit import Recorder
 from assistant.conversation import load_state, lock_conversation, save_state
 from assistant.dialogue import Policy
@@ -99,6 +99,9 @@ class Assistant:
             for reply in pushed:  # kept in the conversation too, so a returning visitor reads them again
                 state.said("assistant", reply.plain)
             save_state(conversation, state)
+            # the visitor's widgets open on other processes get them too (taken here, they are seen)
+            news = {"channel": channel, "sender": sender, "replies": [r.to_json() for r in pushed]}
+            broadcast.publish(session, broadcast.NEWS, news)
             return pushed
 
     def first_time(self, channel: str, sender: str, message_id: str) -> bool:

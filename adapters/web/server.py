@@ -40,6 +40,7 @@ from adapters.processes import listening_socket
 from adapters.web.render import WebChannel
 from adapters.web.settings import WebSettings
 from adapters.web.tokens import Signer
+from assistant import broadcast
 from assistant.engine import Assistant
 from assistant.limits import SharedRateLimiter
 from assistant.messages import Message, Reply
@@ -158,6 +159,16 @@ class Chat:
         for socket in list(sockets):
             asyncio.run_coroutine_threadsafe(socket.send_json(frame), self.loop)
         return True
+
+    def news_from_elsewhere(self, news: dict[str, Any]) -> None:
+        """Staff answers another process took for a visitor (assistant/broadcast.py), pushed to the
+        visitor's widgets open here; from the listener's thread."""
+        visitor, replies = news.get("sender"), news.get("replies")
+        if news.get("channel") != CHANNEL or not isinstance(visitor, str) or not isinstance(replies, list):
+            return
+        frames = self.channel.frames([Reply.from_json(r) for r in replies if isinstance(r, dict)], "staff")
+        if frames:
+            self.push(visitor, {"type": "news", "replies": frames})
 
     async def watch_news(self, stop: asyncio.Event) -> None:
         """Pushes staff answers to the visitors with a WebSocket open here, every `news_every` seconds.
@@ -406,8 +417,11 @@ class WebServer:
         if server is not None and server.sockets:
             self.port = int(server.sockets[0].getsockname()[1])
         watcher = asyncio.create_task(self.chat.watch_news(self._stop))
+        runtime = self.chat.assistant.runtime
+        listener = broadcast.Listener(runtime, broadcast.NEWS, self.chat.news_from_elsewhere).start()
         self._ready.set()
         await self._stop.wait()
+        await asyncio.to_thread(listener.close)
         await asyncio.wait({watcher}, timeout=WATCHER_SECONDS)  # its last push, then the sockets close
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):

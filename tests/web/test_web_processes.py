@@ -1,7 +1,7 @@
 """`crm serve --web --processes 2` on PostgreSQL: two real processes share the web chat's port, every
 visitor is answered once whichever process the kernel hands a connection to, a visitor moves freely
-between them, staff answers reach the WebSocket that is open wherever it is, and the rate limit holds
-for the visitor across both processes."""
+between them, staff answers reach the WebSocket that is open wherever it is (every one of a visitor's
+tabs, whichever process holds it), and the rate limit holds for the visitor across both processes."""
 
 from __future__ import annotations
 
@@ -243,6 +243,36 @@ def test_a_visitor_moves_between_processes_and_staff_answers_reach_their_socket_
         assert someone.poll().body["replies"] == []
         said = [text for _, text in lines(someone, service.url)]
         assert sum("the VAT is corrected" in text for text in said) == 1, said
+
+
+@POSTGRES_ONLY
+def test_a_staff_answer_reaches_a_visitors_widgets_on_every_process_once(
+    service: Service, bot: Assistant
+) -> None:
+    """Two tabs of one visitor, each on another process: the process that takes the answer pushes it to
+    its tab and tells the other process (LISTEN/NOTIFY), which pushes it to the other tab."""
+    visitor = Visitor(service.url)
+    visitor.start()
+    number = open_ticket(visitor.ask, "the dashboard stays blank after login")
+    with ExitStack() as stack:
+        tabs: dict[int, ClientConnection] = {}
+        for _ in range(64):  # new tabs until one is open on each process
+            opened = stack.enter_context(visitor.socket())
+            tabs.setdefault(ws_holder(service, opened), opened)
+            if len(tabs) == len(service.pids):
+                break
+        assert len(tabs) == len(service.pids), "the kernel gave every connection to one process"
+        for answer in ("we are looking into it", "fixed: please reload"):
+            staff_says(bot, f"reply to {number}: {answer}")
+            shown = f'New reply on ticket #{number}: "{answer}"'
+            for tab in tabs.values():
+                news = receive(tab)
+                assert news["type"] == "news" and [r["text"] for r in news["replies"]] == [shown]
+        for tab in tabs.values():  # and once: the next frame is the answer to a ping
+            tab.send('{"type": "ping"}')
+            assert receive(tab) == {"type": "pong"}
+    said = [text for _, text in lines(visitor, service.url)]
+    assert sum("we are looking into it" in text for text in said) == 1, said
 
 
 @POSTGRES_ONLY
