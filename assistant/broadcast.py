@@ -37,10 +37,9 @@ def publish(session: Session, topic: str, data: dict[str, Any]) -> bool:
     if session.get_bind().dialect.name != "postgresql":
         return False
     payload = json.dumps({"origin": ORIGIN, "data": data}, separators=(",", ":"))
-    if len(payload.encode()) > MAX_PAYLOAD:
-        log.info(
-            "news of %d bytes not sent to the other processes (the limit is %d)", len(payload), MAX_PAYLOAD
-        )
+    size = len(payload.encode())
+    if size > MAX_PAYLOAD:
+        log.info("news of %d bytes not sent to the other processes (the limit is %d)", size, MAX_PAYLOAD)
         return False
     session.execute(text("SELECT pg_notify(:topic, :payload)"), {"topic": topic, "payload": payload})
     return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -103,6 +104,17 @@ class Assistant:
             news = {"channel": channel, "sender": sender, "replies": [r.to_json() for r in pushed]}
             broadcast.publish(session, broadcast.NEWS, news)
             return pushed
+
+    def listen_for_news(self, deliver: Callable[[str, str, list[Reply]], None]) -> broadcast.Listener:
+        """Staff answers another process took for a customer (`news`), handed to `deliver(channel,
+        sender, replies)` on the listener's thread; close the listener to stop."""
+
+        def decode(news: dict[str, Any]) -> None:
+            channel, sender, replies = news.get("channel"), news.get("sender"), news.get("replies")
+            if isinstance(channel, str) and isinstance(sender, str) and isinstance(replies, list):
+                deliver(channel, sender, [Reply.from_json(r) for r in replies if isinstance(r, dict)])
+
+        return broadcast.Listener(self.runtime, broadcast.NEWS, decode).start()
 
     def first_time(self, channel: str, sender: str, message_id: str) -> bool:
         """Records a platform message answered outside a turn (a command, a refusal), as a turn records

@@ -40,7 +40,6 @@ from adapters.processes import listening_socket
 from adapters.web.render import WebChannel
 from adapters.web.settings import WebSettings
 from adapters.web.tokens import Signer
-from assistant import broadcast
 from assistant.engine import Assistant
 from assistant.limits import SharedRateLimiter
 from assistant.messages import Message, Reply
@@ -160,13 +159,10 @@ class Chat:
             asyncio.run_coroutine_threadsafe(socket.send_json(frame), self.loop)
         return True
 
-    def news_from_elsewhere(self, news: dict[str, Any]) -> None:
-        """Staff answers another process took for a visitor (assistant/broadcast.py), pushed to the
+    def news_from_elsewhere(self, channel: str, visitor: str, replies: list[Reply]) -> None:
+        """Staff answers another process took for a visitor (`Assistant.listen_for_news`), pushed to the
         visitor's widgets open here; from the listener's thread."""
-        visitor, replies = news.get("sender"), news.get("replies")
-        if news.get("channel") != CHANNEL or not isinstance(visitor, str) or not isinstance(replies, list):
-            return
-        frames = self.channel.frames([Reply.from_json(r) for r in replies if isinstance(r, dict)], "staff")
+        frames = self.channel.frames(replies, "staff") if channel == CHANNEL else []
         if frames:
             self.push(visitor, {"type": "news", "replies": frames})
 
@@ -417,8 +413,7 @@ class WebServer:
         if server is not None and server.sockets:
             self.port = int(server.sockets[0].getsockname()[1])
         watcher = asyncio.create_task(self.chat.watch_news(self._stop))
-        runtime = self.chat.assistant.runtime
-        listener = broadcast.Listener(runtime, broadcast.NEWS, self.chat.news_from_elsewhere).start()
+        listener = self.chat.assistant.listen_for_news(self.chat.news_from_elsewhere)
         self._ready.set()
         await self._stop.wait()
         await asyncio.to_thread(listener.close)
