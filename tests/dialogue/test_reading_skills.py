@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from assistant import admin, dialogue
 from assistant.engine import Assistant
@@ -37,11 +37,16 @@ def test_every_reading_skill_is_a_skill() -> None:
     assert set(READS) - set(SKILLS) == set()
 
 
-def test_a_question_runs_without_a_savepoint_and_answers(bot: Assistant, runtime: Runtime) -> None:
+def test_a_question_runs_without_a_savepoint_and_a_write_with_one(bot: Assistant, runtime: Runtime) -> None:
+    statements: list[str] = []
+    event.listen(runtime.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     before = counts(runtime)
     reply = bot.handle(Message("terminal", REP, "top deals this month", sender_is_email=True))
     assert reply.intent == "query_deals" and reply.table is not None
     assert counts(runtime) == before
+    assert not any(s.startswith("SAVEPOINT") for s in statements)
+    bot.handle(Message("terminal", REP, "log a call with Globex", sender_is_email=True))
+    assert any(s.startswith("SAVEPOINT") for s in statements)
 
 
 def test_a_reading_skill_that_writes_rolls_the_turn_back(
