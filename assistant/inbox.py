@@ -78,11 +78,14 @@ def _row(platform: str, message_id: str, data: dict[str, Any], recover_after: ti
 
 
 def _insert(runtime: Runtime, rows: list[dict[str, Any]]) -> None:
-    """One statement on a plain connection in autocommit: no session's unit of work, no BEGIN and COMMIT
-    round trips (this runs before every acknowledgement). A batch that takes several statements may
-    commit in part before one fails: each waiting request is then refused, Slack sends it again, and
-    the rows already in are skipped."""
-    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    """On a plain connection, not a session's unit of work (this runs before every acknowledgement). One
+    row is one autocommitted statement, with no BEGIN and COMMIT round trips; several (a burst's group
+    commit) go in one transaction, since executemany in autocommit would commit row by row."""
+    if len(rows) == 1:
+        with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(insert_or_skip(connection, OutboxMessage, ["idempotency_key"]), rows[0])
+        return
+    with runtime.engine.begin() as connection:
         connection.execute(insert_or_skip(connection, OutboxMessage, ["idempotency_key"]), rows)
 
 
